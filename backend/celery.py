@@ -1,0 +1,15 @@
+"""The Celery application. Tasks live beside the code they drive (``<package>/tasks.py``)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
+
+app = Celery("diary")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["diary.outbox", "diary", "reminders"])
+
+app.conf.beat_schedule = {
+    "outbox-sweep": {"task": "diary.outbox.tasks.outbox_sweep", "schedule": 60.0},
+}

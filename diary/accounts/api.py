@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from diary.accounts import password_reset, serializers, services
+from diary.accounts.models import User
+from diary.accounts.throttles import AuthBurstThrottle, AuthThrottle
+from diary.core.errors import DomainValidationError
+from diary.core.openapi import ERRORS, ErrorSerializer
+
+_AUTH_THROTTLES = [AuthBurstThrottle, AuthThrottle]
+_THROTTLED = {429: OpenApiResponse(ErrorSerializer, description="too many attempts; retry later")}
+
+
+def _tokens_for(user: User) -> dict[str, str]:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+class RegisterApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = _AUTH_THROTTLES
+
+    @extend_schema(request=serializers.RegisterIn, responses={201: serializers.RegisterOut, 400: ErrorSerializer, **_THROTTLED})
+    def post(self, request: Request) -> Response:
+        data = serializers.RegisterIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_register(**data.validated_data)
+        body = {"user": serializers.MeSerializer(user).data, **_tokens_for(user)}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenApi(TokenObtainPairView):
+    """Sign in with email and password; answers an access and a refresh token."""
+
+    throttle_classes = _AUTH_THROTTLES
+
+
+class TokenRefreshApi(TokenRefreshView):
+    """Swap a refresh token for a new pair (the old refresh token is revoked: rotation)."""
+
+    throttle_classes = _AUTH_THROTTLES
+
+
+class LogoutApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(request=serializers.RefreshIn, responses={204: None, 400: ErrorSerializer, 401: ErrorSerializer})
+    def post(self, request: Request) -> Response:
+        data = serializers.RefreshIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            RefreshToken(data.validated_data["refresh"]).blacklist()
+        except TokenError as exc:
+            raise InvalidToken(str(exc)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=serializers.PasswordChangeIn, responses={204: None, **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = serializers.PasswordChangeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user: User = request.user  # type: ignore[assignment]
+        if not user.check_password(data.validated_data["old_password"]):
+            raise DomainValidationError({"old_password": ["is not your current password"]})
+        services.user_set_password(user=user, new_password=data.validated_data["new_password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = _AUTH_THROTTLES
+
+    @extend_schema(
+        request=serializers.PasswordResetIn,
+        responses={202: OpenApiResponse(description="a mail is on its way if the address has an account"), 400: ErrorSerializer, **_THROTTLED},
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.PasswordResetIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        password_reset.password_reset_request(email=data.validated_data["email"])
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = _AUTH_THROTTLES
+
+    @extend_schema(request=serializers.PasswordResetConfirmIn, responses={204: None, 400: ErrorSerializer, **_THROTTLED})
+    def post(self, request: Request) -> Response:
+        data = serializers.PasswordResetConfirmIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        password_reset.password_reset_confirm(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: serializers.MeSerializer, 401: ErrorSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(serializers.MeSerializer(request.user).data)
+
+    @extend_schema(request=serializers.MeSerializer, responses={200: serializers.MeSerializer, **ERRORS})
+    def patch(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise DomainValidationError({"body": ["must be a JSON object"]})
+        read_only = {"email", "is_clinician", "date_joined"} & set(request.data)
+        if read_only:
+            raise DomainValidationError({k: ["is read-only"] for k in sorted(read_only)})
+        data = serializers.MeSerializer(request.user, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = services.user_update_profile(user=request.user, changes=dict(data.validated_data))  # type: ignore[arg-type]
+        return Response(serializers.MeSerializer(user).data)

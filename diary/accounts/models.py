@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone as dj_timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("an email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        extra.setdefault("timezone", "UTC")
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who keeps a diary, or (with ``is_clinician``) a clinician who reviews shared ones."""
+
+    email = models.EmailField(unique=True)
+    display_name = models.CharField(max_length=120, blank=True)
+    # The zone the person lives in, and the zone the device last reported (travel).
+    timezone = models.CharField(max_length=64, default="UTC")
+    home_timezone = models.CharField(max_length=64, blank=True)
+    device_timezone = models.CharField(max_length=64, blank=True)
+    wake_time = models.TimeField(default=dt.time(7, 0))
+    sleep_time = models.TimeField(default=dt.time(22, 30))
+    # Set only by an admin or `manage.py make_clinician`; never through the public API.
+    is_clinician = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=dj_timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def current_timezone(self) -> str:
+        """The zone the person is in now: the device's report, else their home zone."""
+        return self.device_timezone or self.timezone
+
+    @property
+    def home_zone(self) -> str:
+        return self.home_timezone or self.timezone

@@ -1,0 +1,97 @@
+"""Account writes: registration, profile changes, passwords, the clinician flag."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from diary.accounts.models import User
+from diary.core.errors import DomainValidationError
+from diary.sync.models import SyncState
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise DomainValidationError({"password": list(exc.messages)}) from None
+
+
+@transaction.atomic
+def user_register(
+    *,
+    email: str,
+    password: str,
+    timezone: str,
+    home_timezone: str = "",
+    wake_time: dt.time | None = None,
+    sleep_time: dt.time | None = None,
+    display_name: str = "",
+) -> User:
+    """A new person with their sync sequence (starting at 1). Never a clinician."""
+    email = User.objects.normalize_email(email).strip().lower()
+    probe = User(email=email, display_name=display_name)
+    _check_password(password, probe)
+    extra: dict[str, Any] = {}
+    if wake_time is not None:
+        extra["wake_time"] = wake_time
+    if sleep_time is not None:
+        extra["sleep_time"] = sleep_time
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email, password, timezone=timezone, home_timezone=home_timezone, display_name=display_name, **extra
+            )
+    except IntegrityError:
+        raise DomainValidationError({"email": ["an account with this email already exists"]}) from None
+    SyncState.objects.create(user=user)
+    return user
+
+
+def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
+    allowed = {"display_name", "timezone", "home_timezone", "device_timezone", "wake_time", "sleep_time"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise DomainValidationError({k: ["cannot be changed here"] for k in sorted(unknown)})
+    for key, value in changes.items():
+        setattr(user, key, value)
+    if changes:
+        user.save(update_fields=sorted(changes))
+    return user
+
+
+def user_revoke_refresh_tokens(*, user: User) -> int:
+    """Blacklist every refresh token the person holds (logout everywhere)."""
+    tokens = list(OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False))
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in tokens], ignore_conflicts=True)
+    return len(tokens)
+
+
+@transaction.atomic
+def user_set_password(*, user: User, new_password: str) -> None:
+    _check_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    user_revoke_refresh_tokens(user=user)
+
+
+def user_make_clinician(*, user: User, allow_diary: bool = False) -> User:
+    """Set the clinician flag. Refuses an account that keeps a diary unless told otherwise, so a
+    person is never both patient and clinician by accident."""
+    from diary.checkins.models import CheckIn
+    from diary.episodes.models import Episode
+
+    if not allow_diary and (
+        Episode.objects.filter(user=user).exists() or CheckIn.objects.filter(user=user).exists()
+    ):
+        raise DomainValidationError(
+            {"email": [f"{user.email} keeps a diary; use a separate clinician account (or --allow-diary)"]}
+        )
+    user.is_clinician = True
+    user.save(update_fields=["is_clinician"])
+    return user

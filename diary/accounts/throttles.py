@@ -1,0 +1,14 @@
+from rest_framework.throttling import AnonRateThrottle
+
+
+class AuthThrottle(AnonRateThrottle):
+    """Per client address on sign-in, registration and password reset (guessing, spraying)."""
+
+    scope = "auth"
+
+    def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class AuthBurstThrottle(AuthThrottle):
+    scope = "auth_burst"

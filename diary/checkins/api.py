@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from diary.checkins import selectors, services
+from diary.checkins.filters import CheckInFilter
+from diary.checkins.models import CheckIn
+from diary.checkins.render import checkin_to_rest
+from diary.checkins.spec import CHECKIN
+from diary.core.api import IsDiaryOwner, json_object
+from diary.core.openapi import ERRORS, ErrorSerializer, spec_serializer
+from diary.core.pagination import DiaryCursorPagination
+
+CheckInIn = spec_serializer(
+    CHECKIN, "CheckInIn", for_input=True, extra={"id": serializers.DateField(required=False, help_text="equals date")}
+)
+CheckInOut = spec_serializer(CHECKIN, "CheckIn", for_input=False, extra={"id": serializers.DateField()})
+
+
+class CheckInPagination(DiaryCursorPagination):
+    ordering = "-date"
+
+
+class CheckInCollectionApi(generics.GenericAPIView[CheckIn]):
+    permission_classes = [IsDiaryOwner]
+    serializer_class = CheckInOut
+    pagination_class = CheckInPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CheckInFilter
+
+    def get_queryset(self) -> Any:
+        return selectors.checkins_live(user=self.request.user)  # type: ignore[arg-type]
+
+    @extend_schema(responses={200: CheckInOut(many=True), **ERRORS}, summary="List check-ins, newest day first")
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([checkin_to_rest(c) for c in page or ()])
+
+    @extend_schema(
+        request=CheckInIn,
+        responses={201: CheckInOut, **ERRORS, 409: OpenApiResponse(ErrorSerializer, description="that day has a check-in")},
+    )
+    def post(self, request: Request) -> Response:
+        checkin = services.checkin_create(user=request.user, data=json_object(request))  # type: ignore[arg-type]
+        return Response(checkin_to_rest(checkin), status=201, headers={"Location": f"/api/v1/checkins/{checkin.uid}"})
+
+
+class CheckInDetailApi(generics.GenericAPIView[CheckIn]):
+    permission_classes = [IsDiaryOwner]
+    serializer_class = CheckInOut
+
+    @extend_schema(responses={200: CheckInOut, **ERRORS})
+    def get(self, request: Request, date: str) -> Response:
+        try:
+            checkin = selectors.checkin_get(user=request.user, date=date)  # type: ignore[arg-type]
+        except CheckIn.DoesNotExist:
+            raise Http404 from None
+        return Response(checkin_to_rest(checkin))
+
+    @extend_schema(request=CheckInIn, responses={200: CheckInOut, 201: CheckInOut, **ERRORS}, summary="Create or replace the day's check-in")
+    def put(self, request: Request, date: str) -> Response:
+        checkin, created = services.checkin_upsert(user=request.user, date=date, data=json_object(request))  # type: ignore[arg-type]
+        return Response(checkin_to_rest(checkin), status=201 if created else 200)
+
+    @extend_schema(request=CheckInIn(partial=True), responses={200: CheckInOut, **ERRORS})
+    def patch(self, request: Request, date: str) -> Response:
+        checkin = services.checkin_patch(user=request.user, date=date, data=json_object(request))  # type: ignore[arg-type]
+        return Response(checkin_to_rest(checkin))
+
+    @extend_schema(responses={204: None, **ERRORS})
+    def delete(self, request: Request, date: str) -> Response:
+        services.checkin_delete(user=request.user, date=date)  # type: ignore[arg-type]
+        return Response(status=204)

@@ -1,0 +1,354 @@
+"""Field specifications shared by the REST API and the sync wire (pure Python, no Django).
+
+One spec per table parses both wire forms into the same Python values, so REST and sync enforce
+the very same rules: REST speaks natural JSON (ISO 8601 times, arrays), the sync wire speaks
+WatermelonDB raw records (ms since the epoch, arrays as JSON-encoded strings). Parsing is plain
+Python on purpose: a 50,000-record push runs it 50,000 times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import orjson
+
+REST = "rest"
+RAW = "raw"
+UTC = dt.UTC
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class FieldError(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def is_zone(name: object) -> bool:
+    return isinstance(name, str) and name in _zones()
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+def ms_to_datetime(ms: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(milliseconds=ms)
+
+
+def datetime_to_ms(value: dt.datetime) -> int:
+    return (value - _EPOCH) // dt.timedelta(milliseconds=1)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    nullable: bool = True
+    default: Any = None
+    # Columns the client may never set (ignored on input, rendered on output).
+    read_only: bool = False
+
+    def parse(self, value: Any, wire: str) -> Any:
+        if value is None:
+            if self.nullable:
+                return None
+            raise FieldError("may not be null")
+        return self.convert(value, wire)
+
+    def convert(self, value: Any, wire: str) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def schema(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Choice(Field):
+    choices: tuple[str, ...] = ()
+
+    def convert(self, value: Any, wire: str) -> Any:
+        if not isinstance(value, str):
+            raise FieldError("must be a string code")
+        if value not in self.choices:
+            raise FieldError(f"unknown code {value[:40]!r}; expected one of: {', '.join(self.choices)}")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.choices)}
+
+
+@dataclass(frozen=True)
+class Int(Field):
+    minimum: int = 0
+    maximum: int = 2**31 - 1
+
+    def convert(self, value: Any, wire: str) -> Any:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON numbers such as 3.0 from JavaScript clients
+        if not _is_int(value):
+            raise FieldError("must be an integer")
+        if not self.minimum <= value <= self.maximum:
+            raise FieldError(f"must be between {self.minimum} and {self.maximum}")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
+
+
+@dataclass(frozen=True)
+class Number(Field):
+    minimum: float = 0.0
+    maximum: float = 1e9
+
+    def convert(self, value: Any, wire: str) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise FieldError("must be a number")
+        if not self.minimum <= value <= self.maximum:
+            raise FieldError(f"must be between {self.minimum:g} and {self.maximum:g}")
+        return float(value)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "number", "minimum": self.minimum, "maximum": self.maximum}
+
+
+@dataclass(frozen=True)
+class Bool(Field):
+    def convert(self, value: Any, wire: str) -> Any:
+        if not isinstance(value, bool):
+            raise FieldError("must be true or false")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+
+@dataclass(frozen=True)
+class Text(Field):
+    max_length: int = 2000
+
+    def convert(self, value: Any, wire: str) -> Any:
+        if not isinstance(value, str):
+            raise FieldError("must be a string")
+        if len(value) > self.max_length:
+            raise FieldError(f"at most {self.max_length} characters")
+        if "\x00" in value:
+            raise FieldError("may not contain NUL characters")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "maxLength": self.max_length}
+
+
+@dataclass(frozen=True)
+class Zone(Field):
+    def convert(self, value: Any, wire: str) -> Any:
+        if not is_zone(value):
+            raise FieldError(f"{str(value)[:60]!r} is not an IANA time zone (e.g. Europe/Berlin)")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "example": "Europe/Berlin", "description": "IANA time zone"}
+
+
+@dataclass(frozen=True)
+class Instant(Field):
+    """A point in time: ISO 8601 with an offset on REST, integer ms since the epoch on the sync wire."""
+
+    def convert(self, value: Any, wire: str) -> Any:
+        if wire == RAW or _is_int(value):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if not _is_int(value):
+                raise FieldError("must be an integer number of milliseconds since the epoch")
+            if not 0 <= value <= 32503680000000:  # year 3000
+                raise FieldError("is out of range")
+            return ms_to_datetime(value)
+        if not isinstance(value, str):
+            raise FieldError("must be an ISO 8601 date-time with an offset")
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise FieldError("must be an ISO 8601 date-time with an offset") from None
+        if parsed.tzinfo is None:
+            raise FieldError("must include a UTC offset (e.g. 2026-03-01T07:30:00+01:00)")
+        return parsed.astimezone(UTC)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "format": "date-time"}
+
+
+@dataclass(frozen=True)
+class LocalDate(Field):
+    def convert(self, value: Any, wire: str) -> Any:
+        if not isinstance(value, str) or len(value) != 10:
+            raise FieldError("must be a date YYYY-MM-DD")
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise FieldError("must be a date YYYY-MM-DD") from None
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "format": "date"}
+
+
+@dataclass(frozen=True)
+class ClockTime(Field):
+    def convert(self, value: Any, wire: str) -> Any:
+        if not isinstance(value, str) or not _HHMM.match(value):
+            raise FieldError("must be a local time HH:MM")
+        return dt.time(int(value[:2]), int(value[3:]))
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": _HHMM.pattern, "example": "07:30"}
+
+
+@dataclass(frozen=True)
+class CodeList(Field):
+    """A set of codes; on the sync wire a JSON-encoded string, on REST a JSON array."""
+
+    choices: tuple[str, ...] = ()
+    custom_prefix: str | None = None
+    custom_max_length: int = 60
+    max_items: int = 30
+    nullable: bool = False
+    default: Any = field(default_factory=list)
+
+    def parse(self, value: Any, wire: str) -> Any:
+        if value is None or value == "":
+            return []
+        return self.convert(value, wire)
+
+    def convert(self, value: Any, wire: str) -> Any:
+        if isinstance(value, str):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise FieldError("must be a JSON array of codes") from None
+        if not isinstance(value, list):
+            raise FieldError("must be an array of codes")
+        if len(value) > self.max_items:
+            raise FieldError(f"at most {self.max_items} items")
+        out: list[str] = []
+        for item in value:
+            if not isinstance(item, str):
+                raise FieldError("every item must be a string code")
+            if item in self.choices:
+                pass
+            elif self.custom_prefix and item.startswith(self.custom_prefix):
+                text = item[len(self.custom_prefix) :].strip()
+                if not text or len(text) > self.custom_max_length:
+                    raise FieldError(f"{self.custom_prefix}<text> takes 1 to {self.custom_max_length} characters")
+                item = self.custom_prefix + text
+            else:
+                hint = f" or {self.custom_prefix}<text>" if self.custom_prefix else ""
+                raise FieldError(f"unknown code {item[:40]!r}; expected one of: {', '.join(self.choices)}{hint}")
+            if item not in out:
+                out.append(item)
+        return out
+
+    def schema(self) -> dict[str, Any]:
+        items: dict[str, Any] = {"type": "string"}
+        if self.custom_prefix:
+            items["description"] = f"one of {', '.join(self.choices)}, or {self.custom_prefix}<text>"
+        else:
+            items["enum"] = list(self.choices)
+        return {"type": "array", "items": items, "maxItems": self.max_items}
+
+
+CrossCheck = Callable[[dict[str, Any]], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """The columns of one table and the checks that span several of them."""
+
+    table: str
+    fields: tuple[Field, ...]
+    checks: tuple[CrossCheck, ...] = ()
+    required: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def writable(self) -> Iterable[Field]:
+        return (f for f in self.fields if not f.read_only)
+
+    def clean(
+        self,
+        data: Mapping[str, Any],
+        wire: str,
+        *,
+        base: Mapping[str, Any] | None = None,
+        strict: bool = False,
+        ignore: frozenset[str] = frozenset(),
+    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """Parse ``data``; with ``base`` (a stored record) missing keys keep its values (PATCH).
+
+        Returns the cleaned values and the errors by field. ``strict`` (REST) reports keys that
+        are no column of the table; the sync wire ignores them (newer clients may send more).
+        """
+        out: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
+        by_name: dict[str, Field] = self.by_name  # type: ignore[attr-defined]
+        if strict:
+            for key in data:
+                if key not in by_name and key not in ignore:
+                    errors[key] = ["unknown field"]
+        for f in self.fields:
+            if f.read_only:
+                continue
+            if f.name in data:
+                try:
+                    out[f.name] = f.parse(data[f.name], wire)
+                except FieldError as exc:
+                    errors[f.name] = [exc.reason]
+            elif base is not None:
+                out[f.name] = base.get(f.name)
+            elif f.name in self.required:
+                errors[f.name] = ["this field is required"]
+            else:
+                out[f.name] = [] if isinstance(f, CodeList) else f.default
+        if not errors:
+            for check in self.checks:
+                for name, reason in check(out).items():
+                    errors.setdefault(name, []).append(reason)
+        return out, errors
+
+    def json_schema(self, *, for_input: bool) -> dict[str, Any]:
+        props: dict[str, Any] = {}
+        for f in self.fields:
+            if for_input and f.read_only:
+                continue
+            s = f.schema()
+            if f.nullable:
+                s = {**s, "nullable": True}
+            if f.read_only:
+                s = {**s, "readOnly": True}
+            props[f.name] = s
+        schema: dict[str, Any] = {"type": "object", "properties": props}
+        req = sorted(self.required) if for_input else sorted(props)
+        if req:
+            schema["required"] = req
+        return schema

@@ -1,0 +1,71 @@
+"""Writes of episodes. Every path (REST now, sync push later) comes through here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from diary.accounts.models import User
+from diary.core.errors import DomainValidationError
+from diary.core.fields import REST
+from diary.episodes.models import Episode
+from diary.episodes.spec import EPISODE
+from diary.outbox.registry import EPISODE_WRITTEN
+from diary.sync.sequence import ID_PATTERN, new_uid
+from diary.sync.tables import TableDef
+from diary.sync.writes import record_delete, record_write
+
+EPISODES = TableDef(
+    name="episodes",
+    model=Episode,
+    spec=EPISODE,
+    topic=EPISODE_WRITTEN,
+    erase_on_delete={"notes": None, "symptoms": [], "triggers": [], "relief": [], "relief_score": None},
+)
+# Keys a client may send back unchanged from a GET: ignored, never an "unknown field".
+REST_READ_ONLY = frozenset({"id", "local_date"})
+
+
+def _check_uid(uid: object) -> str:
+    if not isinstance(uid, str) or not ID_PATTERN.match(uid):
+        raise DomainValidationError({"id": ["must be 1-36 characters of A-Z a-z 0-9 _ -"]})
+    return uid
+
+
+def _body_uid(data: Mapping[str, Any], uid: str) -> None:
+    if "id" in data and data["id"] != uid:
+        raise DomainValidationError({"id": [f"does not match the id in the URL ({uid})"]})
+
+
+def episode_create(*, user: User, data: Mapping[str, Any], wire: str = REST) -> Episode:
+    """Log a new episode. The client's ``id`` is used when given (409 if it exists)."""
+    uid = _check_uid(data["id"]) if data.get("id") is not None else new_uid()
+    row, _ = record_write(
+        table=EPISODES, user_id=user.pk, uid=uid, data=data, wire=wire, mode="create",
+        defaults={"tz": user.current_timezone}, ignore=REST_READ_ONLY,
+    )  # fmt: skip
+    return row  # type: ignore[return-value]
+
+
+def episode_put(*, user: User, uid: str, data: Mapping[str, Any], wire: str = REST) -> tuple[Episode, bool]:
+    """Create or replace the episode ``uid`` (idempotent: what a retrying client needs)."""
+    _check_uid(uid)
+    _body_uid(data, uid)
+    row, created = record_write(
+        table=EPISODES, user_id=user.pk, uid=uid, data=data, wire=wire, mode="put",
+        defaults={"tz": user.current_timezone}, ignore=REST_READ_ONLY,
+    )  # fmt: skip
+    return row, created  # type: ignore[return-value]
+
+
+def episode_patch(*, user: User, uid: str, data: Mapping[str, Any], wire: str = REST) -> Episode:
+    _body_uid(data, uid)
+    row, _ = record_write(
+        table=EPISODES, user_id=user.pk, uid=uid, data=data, wire=wire, mode="patch",
+        defaults={"tz": user.current_timezone}, ignore=REST_READ_ONLY,
+    )  # fmt: skip
+    return row  # type: ignore[return-value]
+
+
+def episode_delete(*, user: User, uid: str) -> None:
+    record_delete(table=EPISODES, user_id=user.pk, uid=uid)

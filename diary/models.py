@@ -1,0 +1,8 @@
+"""The diary app's models live in their concern's subpackage; Django finds them through here."""
+
+from diary.checkins.models import CheckIn
+from diary.episodes.models import Episode
+from diary.outbox.models import OutboxEvent
+from diary.sync.models import SyncState
+
+__all__ = ["CheckIn", "Episode", "OutboxEvent", "SyncState"]

@@ -1,0 +1,28 @@
+"""Topic -> handlers. Later features (red flags, insights) register what a write should trigger."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+Handler = Callable[[int, dict[str, Any]], None]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+
+EPISODE_WRITTEN = "episode.written"
+CHECKIN_WRITTEN = "checkin.written"
+
+
+def handles(topic: str) -> Callable[[Handler], Handler]:
+    """Register ``fn(user_id, payload)`` for a topic. Handlers must be idempotent."""
+
+    def register(fn: Handler) -> Handler:
+        if fn not in _handlers[topic]:
+            _handlers[topic].append(fn)
+        return fn
+
+    return register
+
+
+def handlers_for(topic: str) -> list[Handler]:
+    return list(_handlers.get(topic, ()))

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from diary.outbox import services
+
+
+@shared_task(name="diary.outbox.tasks.outbox_deliver", ignore_result=True)
+def outbox_deliver(event_id: int) -> bool:
+    return services.outbox_process(event_id=event_id)
+
+
+@shared_task(name="diary.outbox.tasks.outbox_sweep", ignore_result=True)
+def outbox_sweep() -> int:
+    return services.outbox_requeue()

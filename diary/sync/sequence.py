@@ -1,0 +1,44 @@
+"""The per-person change sequence: the only way synced rows get their ``seq`` stamp."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+
+from django.db import connection, transaction
+
+from diary.sync.models import SyncState
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_uid() -> str:
+    """A random 16-character id, like WatermelonDB's own (SYNC.md rule 5)."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(16))
+
+
+def sequence_claim(*, user_id: int, count: int = 1) -> int:
+    """Advance the person's sequence by ``count`` and return the first of the claimed values.
+
+    Must run inside the write's transaction and before any of the person's rows are touched (lock
+    order). The UPDATE takes the row lock until commit, so a second writer for the same person
+    waits here: stamps are handed out in commit order, and a pull's snapshot can never see a
+    higher stamp while a lower one is still uncommitted.
+    """
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("sequence_claim must run inside a transaction")
+    table = SyncState._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET seq = seq + %s WHERE user_id = %s RETURNING seq", [count, user_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise SyncState.DoesNotExist(f"no sync state for user {user_id}")
+    return int(row[0]) - count + 1
+
+
+def sequence_current(*, user_id: int) -> int:
+    return SyncState.objects.filter(user_id=user_id).values_list("seq", flat=True).get()

@@ -1,0 +1,108 @@
+"""The one write path for synced rows: claim the sequence, write, stamp, record the outbox intent.
+
+REST services, the sync push and server jobs all write through here, so every row change advances
+the person's sequence in commit order and raises the same downstream work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from diary.core.errors import Conflict, DomainValidationError
+from diary.outbox.services import outbox_enqueue
+from diary.sync.models import SyncedRow
+from diary.sync.sequence import sequence_claim
+from diary.sync.tables import TableDef
+
+Mode = Literal["create", "put", "patch"]
+
+
+def _current_values(table: TableDef, row: SyncedRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in table.spec.names}
+
+
+def record_write(
+    *,
+    table: TableDef,
+    user_id: int,
+    uid: str,
+    data: Mapping[str, Any],
+    wire: str,
+    mode: Mode,
+    defaults: Mapping[str, Any] | None = None,
+    ignore: frozenset[str] = frozenset(),
+) -> tuple[SyncedRow, bool]:
+    """Create, replace or partially update one row. Returns ``(row, created)``.
+
+    ``create`` refuses a live row with the same id (409); ``put`` creates or replaces; ``patch``
+    changes the given columns of a live row (404 if there is none). A tombstoned id is recreated.
+    ``defaults`` fill columns the input left null (e.g. the episode's zone from the person's).
+    """
+    values: dict[str, Any] | None = None
+    if mode != "patch":
+        values = _clean(table, data, wire, base=None, ignore=ignore)
+    with transaction.atomic():
+        seq = sequence_claim(user_id=user_id)  # lock order: the sequence row first
+        row = table.model.objects.select_for_update().filter(user_id=user_id, uid=uid).first()
+        live = row is not None and row.deleted_at is None
+        if mode == "create" and live:
+            raise Conflict(
+                f"{table.name[:-1]} {uid!r} already exists; PUT to /{table.name}/{uid} replaces it",
+                {"id": ["already exists"]},
+            )
+        if mode == "patch":
+            if not live:
+                raise Http404
+            assert row is not None
+            values = _clean(table, data, wire, base=_current_values(table, row), ignore=ignore)
+        assert values is not None
+        now = timezone.now()
+        created = not live
+        if row is None:
+            row = table.model(user_id=user_id, uid=uid)
+        for key, default in (defaults or {}).items():
+            if values.get(key) is None:
+                values[key] = default
+        if values.get("created_at") is None:
+            values["created_at"] = now if created else getattr(row, "created_at", None) or now
+        if mode != "patch" or "updated_at" not in data:
+            values["updated_at"] = now
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.seq = seq
+        row.deleted_at = None
+        row.save()
+        if table.topic:
+            outbox_enqueue(user_id=user_id, topic=table.topic, payloads=[table.payload(row)])
+    return row, created
+
+
+def record_delete(*, table: TableDef, user_id: int, uid: str) -> SyncedRow:
+    """Turn a live row into a tombstone (kept for sync, erased of free text). 404 if not live."""
+    with transaction.atomic():
+        seq = sequence_claim(user_id=user_id)
+        row = table.model.objects.select_for_update().filter(user_id=user_id, uid=uid, deleted_at__isnull=True).first()
+        if row is None:
+            raise Http404
+        for key, value in table.erase_on_delete.items():
+            setattr(row, key, value)
+        row.seq = seq
+        row.deleted_at = timezone.now()
+        row.save()
+        if table.topic:
+            outbox_enqueue(user_id=user_id, topic=table.topic, payloads=[{**table.payload(row), "deleted": True}])
+    return row
+
+
+def _clean(
+    table: TableDef, data: Mapping[str, Any], wire: str, *, base: Mapping[str, Any] | None, ignore: frozenset[str]
+) -> dict[str, Any]:
+    values, errors = table.spec.clean(data, wire, base=base, strict=True, ignore=ignore)
+    if errors:
+        raise DomainValidationError(errors)
+    return values

@@ -1,0 +1,25 @@
+"""/api/v1/ routes. Every path answers with and without a trailing slash (no redirects)."""
+
+
+from diary.accounts import api as accounts
+from diary.checkins import api as checkins
+from diary.core.api import slash_optional as p
+from diary.episodes import api as episodes
+
+_UID = r"(?P<uid>[^/]+)"
+_DATE = r"(?P<date>[^/]+)"
+
+urlpatterns = [
+    p("auth/register", accounts.RegisterApi.as_view(), "auth-register"),
+    p("auth/token", accounts.TokenApi.as_view(), "auth-token"),
+    p("auth/token/refresh", accounts.TokenRefreshApi.as_view(), "auth-token-refresh"),
+    p("auth/logout", accounts.LogoutApi.as_view(), "auth-logout"),
+    p("auth/password/change", accounts.PasswordChangeApi.as_view(), "auth-password-change"),
+    p("auth/password/reset", accounts.PasswordResetApi.as_view(), "auth-password-reset"),
+    p("auth/password/reset/confirm", accounts.PasswordResetConfirmApi.as_view(), "auth-password-reset-confirm"),
+    p("me", accounts.MeApi.as_view(), "me"),
+    p("episodes", episodes.EpisodeCollectionApi.as_view(), "episodes"),
+    p(f"episodes/{_UID}", episodes.EpisodeDetailApi.as_view(), "episode"),
+    p("checkins", checkins.CheckInCollectionApi.as_view(), "checkins"),
+    p(f"checkins/{_DATE}", checkins.CheckInDetailApi.as_view(), "checkin"),
+]

@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""The two quick-start commands (and a few helpers), with nothing but Python 3.11 installed.
+
+    python3 scripts/dev.py run     # embedded default: SQLite + filesystem broker, web, worker, beat
+    python3 scripts/dev.py test    # the whole suite against PostgreSQL and Redis
+    python3 scripts/dev.py lint    # ruff and mypy
+    python3 scripts/dev.py lock    # re-pin requirements.lock from pyproject.toml
+
+Standard library only: it has to run before the virtualenv exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+LOCK = ROOT / "requirements.lock"
+STAMP = VENV / ".requirements.sha256"
+
+DEMO_PATIENT = ("demo@example.com", "demo-diary-2026")
+DEMO_CLINICIAN = ("clinician@example.com", "clinician-demo-2026")
+DEFAULT_TEST_DB = "postgres://postgres@127.0.0.1:5432/diary"
+DEFAULT_TEST_REDIS = "redis://127.0.0.1:6379/15"
+
+
+def say(msg: str) -> None:
+    print(f"[dev] {msg}", flush=True)
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the lock file; reinstall only when the lock changes."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]})")
+    if not PY.exists():
+        say(f"creating virtualenv in {VENV}")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    digest = hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == digest:
+        return
+    say("installing pinned dependencies (requirements.lock)")
+    pip = [str(PY), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "-r", str(LOCK)], check=True)
+    STAMP.write_text(digest)
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([str(PY), "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+# --- run ------------------------------------------------------------------------------------
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    ensure_venv()
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
+    env.setdefault("DEBUG", "1")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    var = Path(env.setdefault("DIARY_VAR_DIR", str(ROOT / "var")))
+    var.mkdir(parents=True, exist_ok=True)
+    if not port_free(args.host, args.port):
+        say(f"port {args.port} is taken; pass --port N")
+        return 2
+    base = f"http://{args.host}:{args.port}"
+    env.setdefault("PUBLIC_BASE_URL", base)
+
+    say("migrating the database")
+    manage("migrate", "--noinput", "-v0", env=env)
+    if not args.no_demo:
+        say("loading demo data (90 days)")
+        manage("seed_demo", env=env)
+
+    celery = [str(PY), "-m", "celery", "-A", "backend"]
+    procs = {
+        "web": [str(PY), "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"],
+        "worker": [*celery, "worker", "-l", "info", "--concurrency", "2", "-n", "worker@%h"],
+        "beat": [*celery, "beat", "-l", "info", "-s", str(var / "celerybeat-schedule")],
+    }
+    running: dict[str, subprocess.Popen[bytes]] = {}
+    for name, cmd in procs.items():
+        running[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not stopping:
+        if not port_free(args.host, args.port):
+            break
+        if any(p.poll() is not None for p in running.values()):
+            break
+        time.sleep(0.2)
+    if not stopping and all(p.poll() is None for p in running.values()):
+        print(
+            f"""
+  Spasm diary is running (embedded default: SQLite at {var / "diary.sqlite3"}, filesystem broker).
+
+    API docs     {base}/api/docs/
+    OpenAPI      {base}/api/schema/
+    Web sign-in  {base}/accounts/login/
+    Admin        {base}/admin/
+
+    Demo person     {DEMO_PATIENT[0]} / {DEMO_PATIENT[1]}
+    Demo clinician  {DEMO_CLINICIAN[0]} / {DEMO_CLINICIAN[1]}  (also admin)
+
+  Try:  curl -s -X POST {base}/api/v1/auth/token -H 'Content-Type: application/json' \\
+          -d '{{"email": "{DEMO_PATIENT[0]}", "password": "{DEMO_PATIENT[1]}"}}'
+
+  Press Ctrl-C to stop web, worker and beat.
+""",
+            flush=True,
+        )
+
+    code = 0
+    while not stopping:
+        for name, p in running.items():
+            if p.poll() is not None:
+                say(f"{name} exited with code {p.returncode}; stopping the rest")
+                code = p.returncode or 1
+                stopping = True
+                break
+        time.sleep(0.3)
+
+    say("stopping web, worker and beat")
+    for p in running.values():
+        if p.poll() is None:
+            p.terminate()  # the main process only: Celery then stops its pool children itself
+    end = time.monotonic() + 15
+    for p in running.values():
+        try:
+            p.wait(timeout=max(0.1, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+    return code
+
+
+# --- test -----------------------------------------------------------------------------------
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(host: str, port: int, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if reachable(host, port):
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def ensure_postgres(url: str) -> None:
+    parts = urllib.parse.urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+    if reachable(host, port):
+        return
+    etc = Path("/etc/postgresql")
+    if shutil.which("pg_ctlcluster") and etc.is_dir():
+        for version in sorted(os.listdir(etc)):
+            say(f"PostgreSQL is down; starting cluster {version}/main")
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False)
+        if wait_for(host, port, 30):
+            return
+    sys.exit(
+        f"PostgreSQL is not reachable at {host}:{port} and could not be started here.\n"
+        "Start one with:  docker compose up -d db redis   (then DATABASE_URL=postgres://diary:diary@127.0.0.1:5432/diary)\n"
+        "or install it:   apt-get install postgresql   (trust auth for 127.0.0.1, or set DATABASE_URL)."
+    )
+
+
+def ensure_redis(url: str) -> None:
+    parts = urllib.parse.urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+    if reachable(host, port):
+        return
+    if shutil.which("redis-server"):
+        say("Redis is down; starting redis-server")
+        logdir = Path("/var/log/redis") if os.access("/var/log", os.W_OK) else Path("/tmp")
+        logdir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", str(port),
+             "--save", "", "--appendonly", "no", "--logfile", str(logdir / "ci.log")],
+            check=False,
+        )  # fmt: skip
+        if wait_for(host, port, 15):
+            return
+    sys.exit(
+        f"Redis is not reachable at {host}:{port} and could not be started here.\n"
+        "Start one with:  docker compose up -d db redis\n"
+        "or install it:   apt-get install redis-server"
+    )
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    ensure_venv()
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "backend.settings.test"
+    env.setdefault("DATABASE_URL", DEFAULT_TEST_DB)
+    env.setdefault("REDIS_URL", DEFAULT_TEST_REDIS)
+    env.pop("CELERY_BROKER_URL", None)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    ensure_postgres(env["DATABASE_URL"])
+    ensure_redis(env["REDIS_URL"])
+    say(f"running tests on {env['DATABASE_URL']} and {env['REDIS_URL']}")
+    return subprocess.run([str(PY), "-m", "pytest", *args.pytest_args], cwd=ROOT, env=env).returncode
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    ensure_venv()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "backend.settings.test"}
+    env.setdefault("DATABASE_URL", DEFAULT_TEST_DB)
+    steps = [
+        [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "ruff"), "format", "--check", "."],
+        [str(BIN / "mypy")],
+        [str(PY), "manage.py", "makemigrations", "--check", "--dry-run"],
+    ]
+    for step in steps:
+        say(" ".join(Path(step[0]).name if i == 0 else a for i, a in enumerate(step)))
+        if subprocess.run(step, cwd=ROOT, env=env).returncode != 0:
+            return 1
+    return 0
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    """Resolve pyproject.toml [dev] in a throwaway venv and pin the result."""
+    tmp = ROOT / "var" / "lock-venv"
+    shutil.rmtree(tmp, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(tmp)], check=True)
+    tpy = tmp / "bin" / "python"
+    subprocess.run([str(tpy), "-m", "pip", "install", "-q", "-e", f"{ROOT}[dev]"], check=True)
+    frozen = subprocess.run([str(tpy), "-m", "pip", "freeze", "--exclude-editable"], check=True, capture_output=True, text=True)
+    header = (
+        "# The whole dependency tree, pinned (pip freeze of a fresh install of pyproject.toml [dev]).\n"
+        "# scripts/dev.py installs exactly this; regenerate with: python3 scripts/dev.py lock\n"
+    )
+    LOCK.write_text(header + frozen.stdout)
+    shutil.rmtree(tmp, ignore_errors=True)
+    say(f"wrote {LOCK}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="run the service on its embedded default")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--no-demo", action="store_true", help="skip loading the demo data")
+    run.set_defaults(fn=cmd_run)
+    test = sub.add_parser("test", help="run the test suite against PostgreSQL and Redis")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    test.set_defaults(fn=cmd_test)
+    sub.add_parser("lint", help="ruff and mypy").set_defaults(fn=cmd_lint)
+    sub.add_parser("lock", help="re-pin requirements.lock").set_defaults(fn=cmd_lock)
+    args = parser.parse_args()
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
