@@ -67,7 +67,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = error_body("invalid", "Some fields are not valid.", _flatten(exc.detail))
     else:
         code = _CODES.get(type(exc)) or str(getattr(exc, "default_code", "error"))
-        message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else code
+        if isinstance(exc.detail, dict):  # simplejwt: {"detail": ..., "code": ..., "messages": [...]}
+            message = str(exc.detail.get("detail", code))
+        elif isinstance(exc.detail, list):
+            message = "; ".join(str(d) for d in exc.detail)
+        else:
+            message = str(exc.detail)
         details: dict[str, list[str]] = {}
         if isinstance(exc, exceptions.ParseError):
             details = {"body": [message]}

@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 env = environ.Env()
 
 _MISSING = object()
+SUPPORTED_ENGINES = {"django.db.backends.postgresql", "django.db.backends.sqlite3"}
 
 
 def _fail(name: str, reason: str) -> ImproperlyConfigured:
@@ -40,8 +41,9 @@ def db_url(name: str, default: Any = _MISSING) -> dict[str, Any]:
     except Exception as exc:  # django-environ raises several types for bad URLs
         raise _fail(name, f"not a database URL ({exc})") from exc
     engine = config.get("ENGINE", "")
-    if not engine:
-        raise _fail(name, f"unknown database scheme in {raw.split(':', 1)[0]!r}")
+    if engine not in SUPPORTED_ENGINES:
+        scheme = raw.split(":", 1)[0]
+        raise _fail(name, f"unsupported database scheme {scheme!r}; use postgres:// (production) or sqlite:///path")
     if "sqlite" not in engine and not config.get("NAME"):
         raise _fail(name, "the URL names no database")
     return dict(config)

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -57,14 +57,14 @@ class LogoutApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
-    @extend_schema(request=serializers.RefreshIn, responses={204: None, 400: ErrorSerializer, 401: ErrorSerializer})
+    @extend_schema(request=serializers.RefreshIn, responses={204: None, 400: ErrorSerializer})
     def post(self, request: Request) -> Response:
         data = serializers.RefreshIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             RefreshToken(data.validated_data["refresh"]).blacklist()
         except TokenError as exc:
-            raise InvalidToken(str(exc)) from None
+            raise DomainValidationError({"refresh": [str(exc)]}) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
@@ -55,14 +54,15 @@ class CheckInCollectionApi(generics.GenericAPIView[CheckIn]):
 class CheckInDetailApi(generics.GenericAPIView[CheckIn]):
     permission_classes = [IsDiaryOwner]
     serializer_class = CheckInOut
+    lookup_field = "uid"
+    lookup_url_kwarg = "date"
+
+    def get_queryset(self) -> Any:
+        return selectors.checkins_live(user=self.request.user)  # type: ignore[arg-type]
 
     @extend_schema(responses={200: CheckInOut, **ERRORS})
     def get(self, request: Request, date: str) -> Response:
-        try:
-            checkin = selectors.checkin_get(user=request.user, date=date)  # type: ignore[arg-type]
-        except CheckIn.DoesNotExist:
-            raise Http404 from None
-        return Response(checkin_to_rest(checkin))
+        return Response(checkin_to_rest(self.get_object()))
 
     @extend_schema(request=CheckInIn, responses={200: CheckInOut, 201: CheckInOut, **ERRORS}, summary="Create or replace the day's check-in")
     def put(self, request: Request, date: str) -> Response:

@@ -9,6 +9,3 @@ from diary.checkins.models import CheckIn
 def checkins_live(*, user: User) -> QuerySet[CheckIn]:
     return CheckIn.objects.filter(user_id=user.pk, deleted_at__isnull=True)
 
-
-def checkin_get(*, user: User, date: str) -> CheckIn:
-    return checkins_live(user=user).get(uid=date)

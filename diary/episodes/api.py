@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
@@ -60,16 +59,15 @@ class EpisodeCollectionApi(generics.GenericAPIView[Episode]):
 class EpisodeDetailApi(generics.GenericAPIView[Episode]):
     permission_classes = [IsDiaryOwner]
     serializer_class = EpisodeOut
+    lookup_field = "uid"
 
-    def _get(self, request: Request, uid: str) -> Episode:
-        try:
-            return selectors.episode_get(user=request.user, uid=uid)  # type: ignore[arg-type]
-        except Episode.DoesNotExist:
-            raise Http404 from None
+    def get_queryset(self) -> Any:
+        # Scoped to the person: another person's id is simply not found (404, never 403).
+        return selectors.episodes_live(user=self.request.user)  # type: ignore[arg-type]
 
     @extend_schema(responses={200: EpisodeOut, **ERRORS})
     def get(self, request: Request, uid: str) -> Response:
-        return Response(episode_to_rest(self._get(request, uid)))
+        return Response(episode_to_rest(self.get_object()))
 
     @extend_schema(
         request=EpisodeIn,

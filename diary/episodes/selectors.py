@@ -10,7 +10,3 @@ def episodes_live(*, user: User) -> QuerySet[Episode]:
     """The person's episodes that are not deleted. Everything else about scoping starts here."""
     return Episode.objects.filter(user_id=user.pk, deleted_at__isnull=True)
 
-
-def episode_get(*, user: User, uid: str) -> Episode:
-    """One live episode of this person; another person's id is simply not found (404)."""
-    return episodes_live(user=user).get(uid=uid)

@@ -1,0 +1,109 @@
+"""Shared fixtures. Every permission test has an owner, another person and a clinician, so there
+is always someone who must be refused (the Healthchecks habit)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from diary.accounts.models import User
+from diary.accounts.services import user_make_clinician, user_register
+
+PASSWORD = "a sturdy pass phrase 42"
+_counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_user(email: str | None = None, *, timezone: str = "Europe/Berlin", **extra: Any) -> User:
+    return user_register(email=email or f"person{next(_counter)}@example.com", password=PASSWORD, timezone=timezone, **extra)
+
+
+def client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def owner(db: None) -> User:
+    return make_user("owner@example.com")
+
+
+@pytest.fixture
+def other(db: None) -> User:
+    return make_user("other@example.com", timezone="America/New_York")
+
+
+@pytest.fixture
+def clinician(db: None) -> User:
+    return user_make_clinician(user=make_user("doc@example.com"))
+
+
+@pytest.fixture
+def api(owner: User) -> APIClient:
+    return client_for(owner)
+
+
+@pytest.fixture
+def other_api(other: User) -> APIClient:
+    return client_for(other)
+
+
+@pytest.fixture
+def clinician_api(clinician: User) -> APIClient:
+    return client_for(clinician)
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+def iso_ago(**delta: float) -> str:
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(**delta)).isoformat()
+
+
+def episode_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "cramp",
+        "subtype": "nocturnal",
+        "body_location": "calf",
+        "side": "left",
+        "started_at": iso_ago(hours=3),
+        "tz": "Europe/Berlin",
+        "duration_s": 90,
+        "pain": 6,
+        "symptoms": ["lingering_pain"],
+        "triggers": ["dehydration"],
+        "activity": "sleep",
+        "relief": ["stretching"],
+        "relief_score": 7,
+        "notes": "woke me up",
+    }
+    body.update(overrides)
+    return body
+
+
+def assert_error(response: Any, status: int, *fields: str) -> dict[str, Any]:
+    """The one error shape: {"error", "message", "details": {field: [reasons]}} naming each field."""
+    assert response.status_code == status, (response.status_code, getattr(response, "content", b"")[:500])
+    body = response.json()
+    assert set(body) == {"error", "message", "details"}, body
+    for name in fields:
+        assert name in body["details"], (name, body)
+        assert body["details"][name] and all(isinstance(r, str) and r for r in body["details"][name])
+    return body
