@@ -1,0 +1,57 @@
+"""The record specs parse REST and sync-wire input into the same values (pure, no database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from diary.core.fields import RAW, REST, CodeList, Instant, Int, datetime_to_ms, ms_to_datetime
+from diary.episodes.spec import EPISODE
+
+
+def test_rest_and_raw_wire_give_the_same_values(settings) -> None:  # type: ignore[no-untyped-def]
+    started = dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.UTC)
+    rest = {
+        "kind": "cramp", "body_location": "calf", "pain": 7, "started_at": "2026-10-25T02:30:00+01:00",
+        "symptoms": ["weakness"], "triggers": ["heat", "custom:sauna"], "tz": "Europe/Berlin",
+    }  # fmt: skip
+    raw = {**rest, "started_at": datetime_to_ms(started), "symptoms": '["weakness"]', "triggers": '["heat","custom:sauna"]'}
+    a, errors_a = EPISODE.clean(rest, REST)
+    b, errors_b = EPISODE.clean(raw, RAW)
+    assert errors_a == errors_b == {}
+    assert a == b
+    assert a["started_at"] == started
+
+
+def test_raw_wire_ignores_unknown_columns_rest_reports_them() -> None:
+    data = {"kind": "twitch", "body_location": "eyelid", "pain": 0, "started_at": 1_700_000_000_000, "_status": "created"}
+    assert EPISODE.clean(data, RAW)[1] == {}
+    assert EPISODE.clean(data, REST, strict=True)[1] == {"_status": ["unknown field"]}
+
+
+@pytest.mark.parametrize("value", ["[1]", "not json", '{"a": 1}', 5])
+def test_code_lists_reject_what_is_not_a_list_of_codes(value: object) -> None:
+    field = CodeList("symptoms", choices=("weakness",))
+    with pytest.raises(Exception, match="array|code"):
+        field.parse(value, RAW)
+
+
+def test_integers_accept_integral_floats_from_javascript_only() -> None:
+    assert Int("pain", minimum=0, maximum=10).parse(3.0, RAW) == 3
+    with pytest.raises(Exception, match="integer"):
+        Int("pain", minimum=0, maximum=10).parse(3.5, RAW)
+
+
+@given(st.integers(min_value=0, max_value=32503680000000))
+def test_ms_round_trip(ms: int) -> None:
+    assert datetime_to_ms(ms_to_datetime(ms)) == ms
+    assert Instant("t").parse(ms, RAW) == ms_to_datetime(ms)
+
+
+@given(st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.timezones()))
+def test_iso_instants_become_the_same_utc_instant(value: dt.datetime) -> None:
+    parsed = Instant("t").parse(value.isoformat(), REST)
+    assert parsed.tzinfo is dt.UTC and parsed == value
