@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -28,7 +29,7 @@ class DemoLogins:
     clinician: tuple[str, str] = ("clinician@example.com", "clinician-demo-2026")
 
 
-def _day_exposures(rng: random.Random) -> dict[str, object]:
+def _day_exposures(rng: random.Random) -> dict[str, Any]:
     vigorous = rng.random() < 0.2
     hot = rng.random() < 0.25
     return {
@@ -74,10 +75,12 @@ def seed_demo(*, days: int = 90, today: dt.date | None = None) -> DemoLogins:
         ex = _day_exposures(rng)
         if rng.random() < 0.88:  # people skip a check-in now and then
             checkin_upsert(user=person, date=day.isoformat(), data={**ex, "date": day.isoformat()})
-        water = int(ex["water_ml"])  # type: ignore[call-overload]
+        water = int(ex["water_ml"])
         rate_cramp = 0.25 * (2.0 if water < 1500 else 1.0) * (1.8 if ex["exercise_intensity"] == "vigorous" else 1.0)
-        rate_back = 0.12 * (2.0 if float(ex["sitting_h"]) > 8 else 1.0)  # type: ignore[arg-type]
-        rate_twitch = 0.15 * (1.8 if float(ex["sleep_h"]) < 6 else 1.0) * (1.5 if int(ex["caffeine_servings"]) >= 3 else 1.0)  # type: ignore[call-overload,arg-type]
+        rate_back = 0.12 * (2.0 if float(ex["sitting_h"]) > 8 else 1.0)
+        rate_twitch = (
+            0.15 * (1.8 if float(ex["sleep_h"]) < 6 else 1.0) * (1.5 if int(ex["caffeine_servings"]) >= 3 else 1.0)
+        )
         for kind, rate in (("cramp", rate_cramp), ("spasm", rate_back), ("twitch", rate_twitch)):
             for _ in range(_poisson(rng, rate)):
                 n += 1
@@ -96,14 +99,16 @@ def _poisson(rng: random.Random, lam: float) -> int:
         k += 1
 
 
-def _episode(rng: random.Random, kind: str, day: dt.date, tz: dt.tzinfo, ex: dict[str, object]) -> dict[str, object]:
+def _episode(rng: random.Random, kind: str, day: dt.date, tz: dt.tzinfo, ex: dict[str, Any]) -> dict[str, Any]:
     triggers: list[str] = []
     if kind == "cramp":
         hour = rng.choice([1, 2, 3, 4, 5, 23, 18, 19])
-        location, subtype = rng.choice([("calf", "nocturnal"), ("calf", "nocturnal"), ("foot", "at_rest"), ("hamstring", "exertional")])
+        location, subtype = rng.choice(
+            [("calf", "nocturnal"), ("calf", "nocturnal"), ("foot", "at_rest"), ("hamstring", "exertional")]
+        )
         duration, pain = rng.randint(20, 240), rng.randint(4, 8)
         activity, relief = ("sleep" if hour < 6 or hour == 23 else "rest"), ["stretching", "massage"]
-        if int(ex["water_ml"]) < 1500:  # type: ignore[call-overload]
+        if int(ex["water_ml"]) < 1500:
             triggers.append("dehydration")
         if ex["exercise_intensity"] == "vigorous":
             triggers.append("strenuous_exercise")
@@ -115,12 +120,19 @@ def _episode(rng: random.Random, kind: str, day: dt.date, tz: dt.tzinfo, ex: dic
         triggers += ["prolonged_sitting", "poor_posture"][: rng.randint(0, 2)]
     else:
         hour = rng.randint(8, 22)
-        location, subtype = rng.choice([("eyelid", "fasciculation"), ("eyelid", "fasciculation"), ("calf", "fasciculation"), ("biceps", "fasciculation")])
+        location, subtype = rng.choice(
+            [
+                ("eyelid", "fasciculation"),
+                ("eyelid", "fasciculation"),
+                ("calf", "fasciculation"),
+                ("biceps", "fasciculation"),
+            ]
+        )
         duration, pain = rng.randint(2, 60), rng.choice([0, 0, 1])
         activity, relief = rng.choice(["working", "rest", "sitting"]), ["rest"]
-        if float(ex["sleep_h"]) < 6:  # type: ignore[arg-type]
+        if float(ex["sleep_h"]) < 6:
             triggers.append("poor_sleep")
-        if int(ex["caffeine_servings"]) >= 3:  # type: ignore[call-overload]
+        if int(ex["caffeine_servings"]) >= 3:
             triggers.append("caffeine")
     minute = rng.randint(0, 59)
     # An hour after midnight belongs to the next local day.

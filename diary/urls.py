@@ -1,6 +1,5 @@
 """/api/v1/ routes. Every path answers with and without a trailing slash (no redirects)."""
 
-
 from diary.accounts import api as accounts
 from diary.checkins import api as checkins
 from diary.core.api import slash_optional as p

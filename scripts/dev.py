@@ -42,7 +42,7 @@ def say(msg: str) -> None:
 
 def ensure_venv() -> None:
     """Create .venv and install the lock file; reinstall only when the lock changes."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (runs under whatever python3 the machine has)
         sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]})")
     if not PY.exists():
         say(f"creating virtualenv in {VENV}")
@@ -264,7 +264,9 @@ def cmd_lock(args: argparse.Namespace) -> int:
     subprocess.run([sys.executable, "-m", "venv", str(tmp)], check=True)
     tpy = tmp / "bin" / "python"
     subprocess.run([str(tpy), "-m", "pip", "install", "-q", "-e", f"{ROOT}[dev]"], check=True)
-    frozen = subprocess.run([str(tpy), "-m", "pip", "freeze", "--exclude-editable"], check=True, capture_output=True, text=True)
+    frozen = subprocess.run(
+        [str(tpy), "-m", "pip", "freeze", "--exclude-editable"], check=True, capture_output=True, text=True
+    )
     header = (
         "# The whole dependency tree, pinned (pip freeze of a fresh install of pyproject.toml [dev]).\n"
         "# scripts/dev.py installs exactly this; regenerate with: python3 scripts/dev.py lock\n"

@@ -28,7 +28,9 @@ def _clean_cache() -> Iterator[None]:
 
 
 def make_user(email: str | None = None, *, timezone: str = "Europe/Berlin", **extra: Any) -> User:
-    return user_register(email=email or f"person{next(_counter)}@example.com", password=PASSWORD, timezone=timezone, **extra)
+    return user_register(
+        email=email or f"person{next(_counter)}@example.com", password=PASSWORD, timezone=timezone, **extra
+    )
 
 
 def client_for(user: User | None) -> APIClient:

@@ -22,9 +22,7 @@ VAR_DIR = Path(cfg.env.str("DIARY_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = cfg.boolean("DEBUG", default=False)
 # Only used by the embedded default; production.py requires a real one.
-SECRET_KEY = cfg.env.str(
-    "DJANGO_SECRET_KEY", default="dev-only-insecure-key-0f8a7c3e91b24d6fa5e2c7d9b1e4f3a2"
-)
+SECRET_KEY = cfg.env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-0f8a7c3e91b24d6fa5e2c7d9b1e4f3a2")
 ALLOWED_HOSTS = cfg.host_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = cfg.env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -9,9 +9,7 @@ from backend.settings.base import *  # noqa: F403
 DEBUG = cfg.boolean("DEBUG", default=False)
 SECRET_KEY = cfg.required("DJANGO_SECRET_KEY")
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
-    raise cfg.ImproperlyConfigured(
-        "Configuration error in DJANGO_SECRET_KEY: use at least 50 random characters"
-    )
+    raise cfg.ImproperlyConfigured("Configuration error in DJANGO_SECRET_KEY: use at least 50 random characters")
 SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": SECRET_KEY}  # noqa: F405
 DATABASES = {"default": cfg.db_url("DATABASE_URL")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -32,7 +32,9 @@ class RegisterApi(APIView):
     authentication_classes: list[Any] = []
     throttle_classes = _AUTH_THROTTLES
 
-    @extend_schema(request=serializers.RegisterIn, responses={201: serializers.RegisterOut, 400: ErrorSerializer, **_THROTTLED})
+    @extend_schema(
+        request=serializers.RegisterIn, responses={201: serializers.RegisterOut, 400: ErrorSerializer, **_THROTTLED}
+    )
     def post(self, request: Request) -> Response:
         data = serializers.RegisterIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -89,7 +91,11 @@ class PasswordResetApi(APIView):
 
     @extend_schema(
         request=serializers.PasswordResetIn,
-        responses={202: OpenApiResponse(description="a mail is on its way if the address has an account"), 400: ErrorSerializer, **_THROTTLED},
+        responses={
+            202: OpenApiResponse(description="a mail is on its way if the address has an account"),
+            400: ErrorSerializer,
+            **_THROTTLED,
+        },
     )
     def post(self, request: Request) -> Response:
         data = serializers.PasswordResetIn(data=request.data)
@@ -103,7 +109,9 @@ class PasswordResetConfirmApi(APIView):
     authentication_classes: list[Any] = []
     throttle_classes = _AUTH_THROTTLES
 
-    @extend_schema(request=serializers.PasswordResetConfirmIn, responses={204: None, 400: ErrorSerializer, **_THROTTLED})
+    @extend_schema(
+        request=serializers.PasswordResetConfirmIn, responses={204: None, 400: ErrorSerializer, **_THROTTLED}
+    )
     def post(self, request: Request) -> Response:
         data = serializers.PasswordResetConfirmIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -116,7 +124,7 @@ class MeApi(APIView):
 
     @extend_schema(responses={200: serializers.MeSerializer, 401: ErrorSerializer})
     def get(self, request: Request) -> Response:
-        return Response(serializers.MeSerializer(request.user).data)
+        return Response(serializers.MeSerializer(cast(User, request.user)).data)
 
     @extend_schema(request=serializers.MeSerializer, responses={200: serializers.MeSerializer, **ERRORS})
     def patch(self, request: Request) -> Response:
@@ -125,7 +133,7 @@ class MeApi(APIView):
         read_only = {"email", "is_clinician", "date_joined"} & set(request.data)
         if read_only:
             raise DomainValidationError({k: ["is read-only"] for k in sorted(read_only)})
-        data = serializers.MeSerializer(request.user, data=request.data, partial=True)
+        data = serializers.MeSerializer(cast(User, request.user), data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         user = services.user_update_profile(user=request.user, changes=dict(data.validated_data))  # type: ignore[arg-type]
         return Response(serializers.MeSerializer(user).data)

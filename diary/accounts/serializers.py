@@ -8,14 +8,14 @@ from diary.accounts.models import User
 from diary.core.fields import is_zone
 
 
-def _zone(value: str) -> str:
+def _zone(value: str) -> None:
     if not is_zone(value):
         raise serializers.ValidationError(f"{value[:60]!r} is not an IANA time zone (e.g. Europe/Berlin)")
-    return value
 
 
-def _zone_or_blank(value: str) -> str:
-    return _zone(value) if value else value
+def _zone_or_blank(value: str) -> None:
+    if value:
+        _zone(value)
 
 
 class HHMMField(serializers.TimeField):

@@ -86,9 +86,7 @@ def user_make_clinician(*, user: User, allow_diary: bool = False) -> User:
     from diary.checkins.models import CheckIn
     from diary.episodes.models import Episode
 
-    if not allow_diary and (
-        Episode.objects.filter(user=user).exists() or CheckIn.objects.filter(user=user).exists()
-    ):
+    if not allow_diary and (Episode.objects.filter(user=user).exists() or CheckIn.objects.filter(user=user).exists()):
         raise DomainValidationError(
             {"email": [f"{user.email} keeps a diary; use a separate clinician account (or --allow-diary)"]}
         )

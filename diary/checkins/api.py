@@ -44,7 +44,11 @@ class CheckInCollectionApi(generics.GenericAPIView[CheckIn]):
 
     @extend_schema(
         request=CheckInIn,
-        responses={201: CheckInOut, **ERRORS, 409: OpenApiResponse(ErrorSerializer, description="that day has a check-in")},
+        responses={
+            201: CheckInOut,
+            **ERRORS,
+            409: OpenApiResponse(ErrorSerializer, description="that day has a check-in"),
+        },
     )
     def post(self, request: Request) -> Response:
         checkin = services.checkin_create(user=request.user, data=json_object(request))  # type: ignore[arg-type]
@@ -64,7 +68,11 @@ class CheckInDetailApi(generics.GenericAPIView[CheckIn]):
     def get(self, request: Request, date: str) -> Response:
         return Response(checkin_to_rest(self.get_object()))
 
-    @extend_schema(request=CheckInIn, responses={200: CheckInOut, 201: CheckInOut, **ERRORS}, summary="Create or replace the day's check-in")
+    @extend_schema(
+        request=CheckInIn,
+        responses={200: CheckInOut, 201: CheckInOut, **ERRORS},
+        summary="Create or replace the day's check-in",
+    )
     def put(self, request: Request, date: str) -> Response:
         checkin, created = services.checkin_upsert(user=request.user, date=date, data=json_object(request))  # type: ignore[arg-type]
         return Response(checkin_to_rest(checkin), status=201 if created else 200)

@@ -11,5 +11,9 @@ class CheckInFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-CheckInFilter.base_filters["from"] = django_filters.DateFilter(field_name="date", lookup_expr="gte", label="on or after this date")
-CheckInFilter.base_filters["to"] = django_filters.DateFilter(field_name="date", lookup_expr="lte", label="on or before this date")
+CheckInFilter.base_filters["from"] = django_filters.DateFilter(
+    field_name="date", lookup_expr="gte", label="on or after this date"
+)
+CheckInFilter.base_filters["to"] = django_filters.DateFilter(
+    field_name="date", lookup_expr="lte", label="on or before this date"
+)

@@ -8,4 +8,3 @@ from diary.checkins.models import CheckIn
 
 def checkins_live(*, user: User) -> QuerySet[CheckIn]:
     return CheckIn.objects.filter(user_id=user.pk, deleted_at__isnull=True)
-

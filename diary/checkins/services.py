@@ -49,7 +49,13 @@ def _uid_for(data: Mapping[str, Any], url_date: str | None) -> str:
 def checkin_create(*, user: User, data: Mapping[str, Any], wire: str = REST) -> CheckIn:
     uid = _uid_for(data, None)
     row, _ = record_write(
-        table=CHECKINS, user_id=user.pk, uid=uid, data={**data, "date": uid}, wire=wire, mode="create", ignore=REST_READ_ONLY
+        table=CHECKINS,
+        user_id=user.pk,
+        uid=uid,
+        data={**data, "date": uid},
+        wire=wire,
+        mode="create",
+        ignore=REST_READ_ONLY,
     )
     return row  # type: ignore[return-value]
 
@@ -58,7 +64,13 @@ def checkin_upsert(*, user: User, date: str, data: Mapping[str, Any], wire: str 
     """Create or replace the check-in of ``date`` (PUT: idempotent)."""
     uid = _uid_for(data, date)
     row, created = record_write(
-        table=CHECKINS, user_id=user.pk, uid=uid, data={**data, "date": uid}, wire=wire, mode="put", ignore=REST_READ_ONLY
+        table=CHECKINS,
+        user_id=user.pk,
+        uid=uid,
+        data={**data, "date": uid},
+        wire=wire,
+        mode="put",
+        ignore=REST_READ_ONLY,
     )
     return row, created  # type: ignore[return-value]
 

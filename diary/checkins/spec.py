@@ -37,7 +37,12 @@ CHECKIN = RecordSpec(
         Int("stress", minimum=0, maximum=10),
         Number("sitting_h", minimum=0, maximum=24),
         Bool("stretched"),
-        CodeList("medications", choices=vocab.MEDICATIONS, custom_prefix=vocab.CUSTOM_PREFIX, custom_max_length=vocab.CUSTOM_MAX_LEN),
+        CodeList(
+            "medications",
+            choices=vocab.MEDICATIONS,
+            custom_prefix=vocab.CUSTOM_PREFIX,
+            custom_max_length=vocab.CUSTOM_MAX_LEN,
+        ),
         Bool("menstruating"),
         Bool("fluid_changes"),
         Text("notes", max_length=2000),

@@ -3,6 +3,7 @@ validator enforces, because both come from the same field list."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
@@ -43,7 +44,7 @@ def _drf_field(spec_field: f.Field, *, for_input: bool, required: bool) -> seria
 
 
 def spec_serializer(
-    spec: f.RecordSpec, name: str, *, for_input: bool, extra: dict[str, serializers.Field] | None = None
+    spec: f.RecordSpec, name: str, *, for_input: bool, extra: Mapping[str, serializers.Field] | None = None
 ) -> type[serializers.Serializer]:
     attrs: dict[str, Any] = dict(extra or {})
     for spec_field in spec.fields:

@@ -26,7 +26,9 @@ MAX_DURATION_S = 7 * 24 * 3600
 def _subtype_fits_kind(v: dict[str, Any]) -> dict[str, str]:
     subtype, kind = v.get("subtype"), v.get("kind")
     if subtype and kind and subtype not in vocab.SUBTYPES[kind]:
-        return {"subtype": f"{subtype!r} is not a subtype of {kind}; expected one of: {', '.join(vocab.SUBTYPES[kind])}"}
+        return {
+            "subtype": f"{subtype!r} is not a subtype of {kind}; expected one of: {', '.join(vocab.SUBTYPES[kind])}"
+        }
     return {}
 
 
@@ -54,7 +56,12 @@ EPISODE = RecordSpec(
         Int("duration_s", minimum=0, maximum=MAX_DURATION_S),
         Int("pain", nullable=False, minimum=0, maximum=10),
         CodeList("symptoms", choices=vocab.SYMPTOMS),
-        CodeList("triggers", choices=vocab.TRIGGERS, custom_prefix=vocab.CUSTOM_PREFIX, custom_max_length=vocab.CUSTOM_MAX_LEN),
+        CodeList(
+            "triggers",
+            choices=vocab.TRIGGERS,
+            custom_prefix=vocab.CUSTOM_PREFIX,
+            custom_max_length=vocab.CUSTOM_MAX_LEN,
+        ),
         Choice("activity", choices=vocab.ACTIVITIES),
         CodeList("relief", choices=vocab.RELIEF),
         Int("relief_score", minimum=0, maximum=10),

@@ -27,7 +27,9 @@ class OutboxEvent(models.Model):
         db_table = "diary_outbox_event"
         indexes = [
             # The sweeper only ever looks at unprocessed rows: keep that index small.
-            models.Index(fields=["available_at"], name="outbox_pending_idx", condition=models.Q(processed_at__isnull=True)),
+            models.Index(
+                fields=["available_at"], name="outbox_pending_idx", condition=models.Q(processed_at__isnull=True)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -11,13 +11,18 @@ class SyncState(models.Model):
     row with its own value, so the sequence order is the commit order for that person.
     """
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="sync_state")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="sync_state"
+    )
     # A new person's sequence starts at 1: the WatermelonDB client refuses a timestamp of 0.
     seq = models.BigIntegerField(default=1)
     purge_watermark = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "diary_sync_state"
+
+    def __str__(self) -> str:
+        return f"sync state of user {self.user_id}: seq {self.seq}"
 
 
 class SyncedRow(models.Model):

@@ -48,7 +48,7 @@ def record_write(
         values = _clean(table, data, wire, base=None, ignore=ignore)
     with transaction.atomic():
         seq = sequence_claim(user_id=user_id)  # lock order: the sequence row first
-        row = table.model.objects.select_for_update().filter(user_id=user_id, uid=uid).first()
+        row = table.model._default_manager.select_for_update().filter(user_id=user_id, uid=uid).first()
         live = row is not None and row.deleted_at is None
         if mode == "create" and live:
             raise Conflict(
@@ -86,7 +86,11 @@ def record_delete(*, table: TableDef, user_id: int, uid: str) -> SyncedRow:
     """Turn a live row into a tombstone (kept for sync, erased of free text). 404 if not live."""
     with transaction.atomic():
         seq = sequence_claim(user_id=user_id)
-        row = table.model.objects.select_for_update().filter(user_id=user_id, uid=uid, deleted_at__isnull=True).first()
+        row = (
+            table.model._default_manager.select_for_update()
+            .filter(user_id=user_id, uid=uid, deleted_at__isnull=True)
+            .first()
+        )
         if row is None:
             raise Http404
         for key, value in table.erase_on_delete.items():

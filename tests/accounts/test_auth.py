@@ -94,33 +94,74 @@ class TestTokens:
 
 class TestPasswords:
     def test_change_revokes_refresh_tokens(self, anon: APIClient, owner: User) -> None:
-        refresh = anon.post("/api/v1/auth/token", {"email": owner.email, "password": PASSWORD}, format="json").json()["refresh"]
+        refresh = anon.post("/api/v1/auth/token", {"email": owner.email, "password": PASSWORD}, format="json").json()[
+            "refresh"
+        ]
         api = client_for(owner)
-        assert_error(api.post("/api/v1/auth/password/change", {"old_password": "wrong", "new_password": "another long phrase 7"}, format="json"), 400, "old_password")
-        assert_error(api.post("/api/v1/auth/password/change", {"old_password": PASSWORD, "new_password": "123"}, format="json"), 400, "password")
-        r = api.post("/api/v1/auth/password/change", {"old_password": PASSWORD, "new_password": "another long phrase 7"}, format="json")
+        assert_error(
+            api.post(
+                "/api/v1/auth/password/change",
+                {"old_password": "wrong", "new_password": "another long phrase 7"},
+                format="json",
+            ),
+            400,
+            "old_password",
+        )
+        assert_error(
+            api.post("/api/v1/auth/password/change", {"old_password": PASSWORD, "new_password": "123"}, format="json"),
+            400,
+            "password",
+        )
+        r = api.post(
+            "/api/v1/auth/password/change",
+            {"old_password": PASSWORD, "new_password": "another long phrase 7"},
+            format="json",
+        )
         assert r.status_code == 204
         assert_error(anon.post("/api/v1/auth/token/refresh", {"refresh": refresh}, format="json"), 401)
-        assert anon.post("/api/v1/auth/token", {"email": owner.email, "password": "another long phrase 7"}, format="json").status_code == 200
+        assert (
+            anon.post(
+                "/api/v1/auth/token", {"email": owner.email, "password": "another long phrase 7"}, format="json"
+            ).status_code
+            == 200
+        )
 
-    def test_reset_by_email_through_the_outbox(self, anon: APIClient, owner: User, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    def test_reset_by_email_through_the_outbox(
+        self, anon: APIClient, owner: User, django_capture_on_commit_callbacks
+    ) -> None:  # type: ignore[no-untyped-def]
         from diary.outbox.models import OutboxEvent
         from diary.outbox.services import outbox_process
 
-        assert anon.post("/api/v1/auth/password/reset", {"email": "nobody@example.com"}, format="json").status_code == 202
-        assert anon.post("/api/v1/auth/password/reset", {"email": owner.email.upper()}, format="json").status_code == 202
+        assert (
+            anon.post("/api/v1/auth/password/reset", {"email": "nobody@example.com"}, format="json").status_code == 202
+        )
+        assert (
+            anon.post("/api/v1/auth/password/reset", {"email": owner.email.upper()}, format="json").status_code == 202
+        )
         event = OutboxEvent.objects.get(topic="account.password_reset")
         assert outbox_process(event_id=event.pk) is True
         assert outbox_process(event_id=event.pk) is False  # idempotent: a redelivery sends nothing
         assert len(mail.outbox) == 1 and mail.outbox[0].to == [owner.email]
         uid = re.search(r"uid: (\S+)", str(mail.outbox[0].body)).group(1)  # type: ignore[union-attr]
         token = re.search(r"token: (\S+)", str(mail.outbox[0].body)).group(1)  # type: ignore[union-attr]
-        bad = anon.post("/api/v1/auth/password/reset/confirm", {"uid": uid, "token": "x-y", "new_password": "fresh phrase 2027"}, format="json")
+        bad = anon.post(
+            "/api/v1/auth/password/reset/confirm",
+            {"uid": uid, "token": "x-y", "new_password": "fresh phrase 2027"},
+            format="json",
+        )
         assert_error(bad, 400, "token")
-        ok = anon.post("/api/v1/auth/password/reset/confirm", {"uid": uid, "token": token, "new_password": "fresh phrase 2027"}, format="json")
+        ok = anon.post(
+            "/api/v1/auth/password/reset/confirm",
+            {"uid": uid, "token": token, "new_password": "fresh phrase 2027"},
+            format="json",
+        )
         assert ok.status_code == 204
         # single use: the token dies with the old password
-        again = anon.post("/api/v1/auth/password/reset/confirm", {"uid": uid, "token": token, "new_password": "other phrase 2028"}, format="json")
+        again = anon.post(
+            "/api/v1/auth/password/reset/confirm",
+            {"uid": uid, "token": token, "new_password": "other phrase 2028"},
+            format="json",
+        )
         assert_error(again, 400, "token")
         owner.refresh_from_db()
         assert owner.check_password("fresh phrase 2027")
@@ -165,11 +206,16 @@ class TestThrottle:
     def test_auth_endpoints_are_throttled(self, anon: APIClient, owner: User, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(AuthThrottle, "THROTTLE_RATES", {"auth": "3/min", "auth_burst": "100/sec"})
         monkeypatch.setattr(AuthBurstThrottle, "THROTTLE_RATES", {"auth": "3/min", "auth_burst": "100/sec"})
-        codes = [anon.post("/api/v1/auth/token", {"email": owner.email, "password": "bad"}, format="json").status_code for _ in range(5)]
+        codes = [
+            anon.post("/api/v1/auth/token", {"email": owner.email, "password": "bad"}, format="json").status_code
+            for _ in range(5)
+        ]
         assert codes == [401, 401, 401, 429, 429]
         assert_error(anon.post("/api/v1/auth/token", {"email": owner.email, "password": "bad"}, format="json"), 429)
 
-    def test_throttles_fail_open_when_redis_is_down(self, anon: APIClient, settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    def test_throttles_fail_open_when_redis_is_down(
+        self, anon: APIClient, settings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:  # type: ignore[no-untyped-def]
         monkeypatch.setattr(AuthThrottle, "THROTTLE_RATES", {"auth": "3/min", "auth_burst": "100/sec"})
         monkeypatch.setattr(AuthBurstThrottle, "THROTTLE_RATES", {"auth": "3/min", "auth_burst": "100/sec"})
         settings.CACHES = {
@@ -186,7 +232,10 @@ class TestThrottle:
         r = anon.post("/api/v1/auth/register", REGISTER, format="json")
         assert r.status_code == 201
         # with no memory of attempts the throttle lets every attempt through instead of failing
-        codes = [anon.post("/api/v1/auth/token", {"email": REGISTER["email"], "password": "bad"}, format="json").status_code for _ in range(5)]
+        codes = [
+            anon.post("/api/v1/auth/token", {"email": REGISTER["email"], "password": "bad"}, format="json").status_code
+            for _ in range(5)
+        ]
         assert codes == [401] * 5
         api = APIClient()
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {r.json()['access']}")

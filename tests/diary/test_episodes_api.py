@@ -192,9 +192,29 @@ class TestList:
         assert seen == [f"e{i}" for i in range(6, -1, -1)]
 
     def test_filters(self, api: APIClient) -> None:
-        create(api, id="a", kind="cramp", body_location="calf", pain=8, symptoms=["weakness"], started_at=iso_ago(days=3))
-        create(api, id="b", kind="spasm", subtype="tonic", body_location="neck", pain=3, symptoms=[], started_at=iso_ago(days=2))
-        create(api, id="c", kind="twitch", subtype=None, body_location="eyelid", pain=0, symptoms=["numbness"], started_at=iso_ago(days=1))
+        create(
+            api, id="a", kind="cramp", body_location="calf", pain=8, symptoms=["weakness"], started_at=iso_ago(days=3)
+        )
+        create(
+            api,
+            id="b",
+            kind="spasm",
+            subtype="tonic",
+            body_location="neck",
+            pain=3,
+            symptoms=[],
+            started_at=iso_ago(days=2),
+        )
+        create(
+            api,
+            id="c",
+            kind="twitch",
+            subtype=None,
+            body_location="eyelid",
+            pain=0,
+            symptoms=["numbness"],
+            started_at=iso_ago(days=1),
+        )
 
         def ids(query: str) -> list[str]:
             r = api.get(f"/api/v1/episodes/?{query}")

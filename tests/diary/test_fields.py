@@ -18,7 +18,12 @@ def test_rest_and_raw_wire_give_the_same_values(settings) -> None:  # type: igno
         "kind": "cramp", "body_location": "calf", "pain": 7, "started_at": "2026-10-25T02:30:00+01:00",
         "symptoms": ["weakness"], "triggers": ["heat", "custom:sauna"], "tz": "Europe/Berlin",
     }  # fmt: skip
-    raw = {**rest, "started_at": datetime_to_ms(started), "symptoms": '["weakness"]', "triggers": '["heat","custom:sauna"]'}
+    raw = {
+        **rest,
+        "started_at": datetime_to_ms(started),
+        "symptoms": '["weakness"]',
+        "triggers": '["heat","custom:sauna"]',
+    }
     a, errors_a = EPISODE.clean(rest, REST)
     b, errors_b = EPISODE.clean(raw, RAW)
     assert errors_a == errors_b == {}
@@ -27,7 +32,13 @@ def test_rest_and_raw_wire_give_the_same_values(settings) -> None:  # type: igno
 
 
 def test_raw_wire_ignores_unknown_columns_rest_reports_them() -> None:
-    data = {"kind": "twitch", "body_location": "eyelid", "pain": 0, "started_at": 1_700_000_000_000, "_status": "created"}
+    data = {
+        "kind": "twitch",
+        "body_location": "eyelid",
+        "pain": 0,
+        "started_at": 1_700_000_000_000,
+        "_status": "created",
+    }
     assert EPISODE.clean(data, RAW)[1] == {}
     assert EPISODE.clean(data, REST, strict=True)[1] == {"_status": ["unknown field"]}
 
@@ -35,7 +46,7 @@ def test_raw_wire_ignores_unknown_columns_rest_reports_them() -> None:
 @pytest.mark.parametrize("value", ["[1]", "not json", '{"a": 1}', 5])
 def test_code_lists_reject_what_is_not_a_list_of_codes(value: object) -> None:
     field = CodeList("symptoms", choices=("weakness",))
-    with pytest.raises(Exception, match="array|code"):
+    with pytest.raises(Exception, match=r"array|code"):
         field.parse(value, RAW)
 
 
