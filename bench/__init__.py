@@ -1,0 +1,1 @@
+"""Benchmarks. Run ``.venv/bin/python bench/api.py`` (see its docstring)."""
