@@ -198,7 +198,8 @@ def ensure_postgres(url: str) -> None:
             return
     sys.exit(
         f"PostgreSQL is not reachable at {host}:{port} and could not be started here.\n"
-        "Start one with:  docker compose up -d db redis   (then DATABASE_URL=postgres://diary:diary@127.0.0.1:5432/diary)\n"
+        "Start one with:  DJANGO_SECRET_KEY=unused docker compose up -d db redis\n"
+        "                 (then DATABASE_URL=postgres://diary:diary@127.0.0.1:5432/diary)\n"
         "or install it:   apt-get install postgresql   (trust auth for 127.0.0.1, or set DATABASE_URL)."
     )
 
@@ -221,7 +222,7 @@ def ensure_redis(url: str) -> None:
             return
     sys.exit(
         f"Redis is not reachable at {host}:{port} and could not be started here.\n"
-        "Start one with:  docker compose up -d db redis\n"
+        "Start one with:  DJANGO_SECRET_KEY=unused docker compose up -d db redis\n"
         "or install it:   apt-get install redis-server"
     )
 
