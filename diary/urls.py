@@ -4,6 +4,7 @@ from diary.accounts import api as accounts
 from diary.checkins import api as checkins
 from diary.core.api import slash_optional as p
 from diary.episodes import api as episodes
+from diary.sync import api as sync
 
 _UID = r"(?P<uid>[^/]+)"
 _DATE = r"(?P<date>[^/]+)"
@@ -21,4 +22,6 @@ urlpatterns = [
     p(f"episodes/{_UID}", episodes.EpisodeDetailApi.as_view(), "episode"),
     p("checkins", checkins.CheckInCollectionApi.as_view(), "checkins"),
     p(f"checkins/{_DATE}", checkins.CheckInDetailApi.as_view(), "checkin"),
+    p("sync/pull", sync.PullApi.as_view(), "sync-pull"),
+    p("sync/push", sync.PushApi.as_view(), "sync-push"),
 ]

@@ -230,3 +230,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": cfg.env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Sync (SYNC.md) ---------------------------------------------------------------------------
+SYNC_MAX_RECORDS = cfg.integer("SYNC_MAX_RECORDS", 50_000, minimum=1)
+# The push body limit (the client cannot split a push): at least 32 MB, for this endpoint only;
+# everything else keeps Django's 2.5 MB DATA_UPLOAD_MAX_MEMORY_SIZE.
+SYNC_MAX_BODY_BYTES = cfg.integer("SYNC_MAX_BODY_BYTES", 64 * 1024 * 1024, minimum=32 * 1024 * 1024)
+SYNC_TOMBSTONE_DAYS = cfg.integer("SYNC_TOMBSTONE_DAYS", 180, minimum=1)
+SYNC_MAX_PULL_LIMIT = 50_000

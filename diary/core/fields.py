@@ -50,6 +50,12 @@ def ms_to_datetime(ms: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(milliseconds=ms)
 
 
+def now_ms() -> dt.datetime:
+    """Now, truncated to the millisecond (the sync wire's precision)."""
+    now = dt.datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 def datetime_to_ms(value: dt.datetime) -> int:
     return (value - _EPOCH) // dt.timedelta(milliseconds=1)
 
@@ -189,7 +195,8 @@ class Instant(Field):
             raise FieldError("must be an ISO 8601 date-time with an offset") from None
         if parsed.tzinfo is None:
             raise FieldError("must include a UTC offset (e.g. 2026-03-01T07:30:00+01:00)")
-        return parsed.astimezone(UTC)
+        # Millisecond precision, as on the sync wire: a value read back over sync compares equal.
+        return parsed.astimezone(UTC).replace(microsecond=parsed.microsecond // 1000 * 1000)
 
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "format": "date-time"}

@@ -14,7 +14,11 @@ CHECKIN_WRITTEN = "checkin.written"
 
 
 def handles(topic: str) -> Callable[[Handler], Handler]:
-    """Register ``fn(user_id, payload)`` for a topic. Handlers must be idempotent."""
+    """Register ``fn(user_id, payload)`` for a topic. Handlers must be idempotent.
+
+    Write topics carry ``{"uids": [...]}``: one REST write names one row, one sync push names
+    every row it wrote in that table (``"deleted": true`` for tombstones from REST deletes).
+    """
 
     def register(fn: Handler) -> Handler:
         if fn not in _handlers[topic]:

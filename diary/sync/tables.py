@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,5 +18,3 @@ class TableDef:
     topic: str | None = None
     # Columns blanked when a row becomes a tombstone: free text and lists are the person's words.
     erase_on_delete: dict[str, Any] = field(default_factory=dict)
-    # Builds the outbox payload for a written row.
-    payload: Callable[[SyncedRow], dict[str, Any]] = lambda row: {"uid": row.uid, "seq": row.seq}

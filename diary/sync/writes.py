@@ -14,6 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from diary.core.errors import Conflict, DomainValidationError
+from diary.core.fields import now_ms
 from diary.outbox.services import outbox_enqueue
 from diary.sync.models import SyncedRow
 from diary.sync.sequence import sequence_claim
@@ -61,7 +62,7 @@ def record_write(
             assert row is not None
             values = _clean(table, data, wire, base=_current_values(table, row), ignore=ignore)
         assert values is not None
-        now = timezone.now()
+        now = now_ms()
         created = not live
         if row is None:
             row = table.model(user_id=user_id, uid=uid)
@@ -78,7 +79,7 @@ def record_write(
         row.deleted_at = None
         row.save()
         if table.topic:
-            outbox_enqueue(user_id=user_id, topic=table.topic, payloads=[table.payload(row)])
+            outbox_enqueue(user_id=user_id, topic=table.topic, payloads=[{"uids": [uid]}])
     return row, created
 
 
@@ -99,7 +100,7 @@ def record_delete(*, table: TableDef, user_id: int, uid: str) -> SyncedRow:
         row.deleted_at = timezone.now()
         row.save()
         if table.topic:
-            outbox_enqueue(user_id=user_id, topic=table.topic, payloads=[{**table.payload(row), "deleted": True}])
+            outbox_enqueue(user_id=user_id, topic=table.topic, payloads=[{"uids": [uid], "deleted": True}])
     return row
 
 

@@ -59,7 +59,7 @@ class TestCreate:
         row = Episode.objects.get(uid=body["id"])
         assert row.seq == before + 1 == SyncState.objects.get(user=owner).seq
         event = OutboxEvent.objects.get(user=owner, topic="episode.written")
-        assert event.payload["uid"] == body["id"] and event.processed_at is None
+        assert event.payload["uids"] == [body["id"]] and event.processed_at is None
 
     def test_custom_triggers_and_deduplication(self, api: APIClient) -> None:
         body = create(api, triggers=["heat", "custom: new shoes ", "heat"])

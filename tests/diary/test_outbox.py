@@ -127,4 +127,4 @@ def test_a_real_worker_on_redis_processes_the_intent_after_commit(calls: list[An
                 break
             time.sleep(0.1)
     assert event.processed_at is not None, "the worker never processed the outbox event"
-    assert event.payload["uid"] == r.json()["id"]
+    assert event.payload["uids"] == [r.json()["id"]]

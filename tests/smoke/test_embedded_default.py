@@ -238,7 +238,9 @@ def test_run_command_serves_api_worker_and_beat_on_sqlite_and_filesystem_broker(
 
     # 4. The real worker consumed the wake-ups from the filesystem broker: every intent is done.
     def ours_done() -> bool:
-        done = {p.get("uid") for _, topic, p, at, _, _ in svc.outbox() if topic == "episode.written" and at}
+        done = {
+            u for _, topic, p, at, _, _ in svc.outbox() if topic == "episode.written" and at for u in p.get("uids", [])
+        }
         return set(uids) <= done
 
     svc.wait("the worker to process the posted episodes' outbox rows", ours_done, timeout=60)
@@ -248,7 +250,7 @@ def test_run_command_serves_api_worker_and_beat_on_sqlite_and_filesystem_broker(
         return rows if rows and all(r[3] for r in rows) else None
 
     rows = svc.wait("the whole outbox (the demo backlog too) to drain", all_done, timeout=90)
-    seeded = [r for r in rows if r[2].get("uid") not in uids]
+    seeded = [r for r in rows if not set(r[2].get("uids", [])) & set(uids)]
     assert {r[1] for r in seeded} == {"episode.written", "checkin.written"}, {r[1] for r in seeded}
     assert len(seeded) >= 50, f"expected a demo backlog, found {len(seeded)} outbox rows"
     failed = [(r[0], r[5]) for r in rows if r[5] or r[4] < 1]

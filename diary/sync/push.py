@@ -1,0 +1,243 @@
+"""Push (SYNC.md rules 3-6): one transaction, conflicts refuse everything, bad records are rejected
+by id while the rest of the offline backlog lands."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from diary.accounts.models import User
+from diary.core.fields import RAW, now_ms
+from diary.outbox.services import outbox_enqueue
+from diary.sync.models import SyncedRow, SyncState
+from diary.sync.registry import RENDERERS, SYNCED, WIRE_TABLES
+from diary.sync.sequence import ID_PATTERN, sequence_claim
+from diary.sync.tables import TableDef
+
+_SECTIONS = ("created", "updated", "deleted")
+
+
+class PushInvalid(Exception):
+    """The payload is not a changes object: 400, nothing applied."""
+
+    def __init__(self, problems: list[dict[str, str]]):
+        super().__init__(problems)
+        self.problems = problems
+
+
+class PushTooLarge(Exception):
+    def __init__(self, count: int, limit: int):
+        super().__init__(f"{count} records; at most {limit} per push")
+        self.count, self.limit = count, limit
+
+
+class PushConflict(Exception):
+    def __init__(self, conflicts: dict[str, list[str]]):
+        super().__init__(conflicts)
+        self.conflicts = conflicts
+
+
+@dataclass
+class _Outcome:
+    rejected: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    conflicts: dict[str, list[str]] = field(default_factory=dict)
+
+    def reject(self, table: str, uid: str, column: str, reason: str) -> None:
+        self.rejected.setdefault(table, {})[uid] = {"field": column, "reason": reason}
+
+    def conflict(self, table: str, uid: str) -> None:
+        self.conflicts.setdefault(table, []).append(uid)
+
+
+def validate_shape(body: Any) -> dict[str, dict[str, list[Any]]]:
+    """Check the body is ``{table: {created: [obj], updated: [obj], deleted: [id]}}``; count it."""
+    if not isinstance(body, dict):
+        raise PushInvalid([{"field": "body", "reason": "must be a JSON object of tables"}])
+    problems: list[dict[str, str]] = []
+    total = 0
+    for table, sections in body.items():
+        if table not in WIRE_TABLES:
+            problems.append(
+                {"field": str(table)[:60], "reason": f"unknown table; expected one of: {', '.join(WIRE_TABLES)}"}
+            )
+            continue
+        if not isinstance(sections, dict):
+            problems.append({"field": table, "reason": "must be an object with created, updated and deleted"})
+            continue
+        for key, items in sections.items():
+            where = f"{table}.{key}"
+            if key not in _SECTIONS:
+                problems.append({"field": where[:80], "reason": "unknown section; expected created, updated, deleted"})
+            elif not isinstance(items, list):
+                problems.append({"field": where, "reason": "must be an array"})
+            elif key == "deleted" and not all(isinstance(i, str) for i in items):
+                problems.append({"field": where, "reason": "must be an array of id strings"})
+            elif key != "deleted" and not all(isinstance(i, dict) for i in items):
+                problems.append({"field": where, "reason": "must be an array of record objects"})
+            else:
+                total += len(items)
+    if problems:
+        raise PushInvalid(problems)
+    if total > settings.SYNC_MAX_RECORDS:
+        raise PushTooLarge(total, settings.SYNC_MAX_RECORDS)
+    return body
+
+
+def sync_push(*, user: User, last_pulled_at: int, changes: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, Any]:
+    """Apply a validated changes object. Raises ``PushConflict`` (nothing applied) on a conflict."""
+    outcome = _Outcome()
+    with transaction.atomic():
+        # Lock order: the person's sequence row before any of their rows (SYNC.md rule 1).
+        SyncState.objects.select_for_update().filter(user_id=user.pk).values_list("seq", flat=True).get()
+        plans = [
+            _plan(table=SYNCED[name], user=user, last_pulled_at=last_pulled_at, sections=sections, outcome=outcome)
+            for name, sections in changes.items()
+            if name in SYNCED
+        ]
+        for name, sections in changes.items():
+            if name not in SYNCED:
+                _reject_unstored(name, sections, outcome)
+        if outcome.conflicts:
+            raise PushConflict(outcome.conflicts)
+        count = sum(len(p.writes) for p in plans)
+        if count:
+            first = sequence_claim(user_id=user.pk, count=count)
+            for plan in plans:
+                first = plan.apply(user_id=user.pk, first_seq=first)
+    return {
+        "ok": True,
+        "experimentalRejectedIds": {table: list(ids) for table, ids in outcome.rejected.items()},
+        "rejected": outcome.rejected,
+    }
+
+
+def _reject_unstored(name: str, sections: Mapping[str, list[Any]], outcome: _Outcome) -> None:
+    reason = f"{name} are not stored by this server version yet"
+    if name in ("notifications", "alerts"):
+        reason = f"{name} are created by the server; the client may not create them"
+    for key in ("created", "updated"):
+        for record in sections.get(key, []):
+            outcome.reject(name, str(record.get("id"))[:36], "id", reason)
+
+
+@dataclass
+class _Plan:
+    table: TableDef
+    # uid -> (values to store, existing row pk or None)
+    writes: dict[str, tuple[dict[str, Any] | None, int | None]] = field(default_factory=dict)
+
+    def apply(self, *, user_id: int, first_seq: int) -> int:
+        model: Any = self.table.model  # a concrete synced model (Episode, CheckIn, ...)
+        now = now_ms()
+        new_rows: list[SyncedRow] = []
+        updates: list[SyncedRow] = []
+        seq = first_seq
+        for uid, (values, pk) in self.writes.items():
+            if values is None:  # a delete of a live row: tombstone, erasing the person's words
+                row = model(pk=pk, user_id=user_id, uid=uid, seq=seq, deleted_at=now, **self.table.erase_on_delete)
+                updates.append(row)
+            else:
+                values.setdefault("created_at", None)
+                values["created_at"] = values["created_at"] or now
+                values["updated_at"] = values.get("updated_at") or now
+                row = model(pk=pk, user_id=user_id, uid=uid, seq=seq, deleted_at=None, **values)
+                (new_rows if pk is None else updates).append(row)
+            seq += 1
+        if new_rows:
+            model._default_manager.bulk_create(new_rows, batch_size=2000)
+        if updates:
+            _bulk_update(self.table, updates)
+        if self.table.topic:
+            written = [r.uid for r in [*new_rows, *updates]]
+            outbox_enqueue(user_id=user_id, topic=self.table.topic, payloads=[{"uids": written}])
+        return seq
+
+
+def _bulk_update(table: TableDef, rows: list[SyncedRow]) -> None:
+    tombstones = [r for r in rows if r.deleted_at is not None]
+    live = [r for r in rows if r.deleted_at is None]
+    manager = table.model._default_manager
+    if live:
+        manager.bulk_update(live, [*table.spec.names, "seq", "deleted_at"], batch_size=500)
+    if tombstones:
+        manager.bulk_update(tombstones, ["seq", "deleted_at", *table.erase_on_delete], batch_size=500)
+
+
+def _plan(
+    *, table: TableDef, user: User, last_pulled_at: int, sections: Mapping[str, list[Any]], outcome: _Outcome
+) -> _Plan:
+    renderer = RENDERERS[table.name]
+    plan = _Plan(table)
+    upserts: dict[str, dict[str, Any]] = {}
+    for key in ("created", "updated"):
+        for record in sections.get(key, []):
+            uid = record.get("id")
+            if not isinstance(uid, str) or not ID_PATTERN.match(uid):
+                outcome.reject(table.name, str(uid)[:36], "id", "must be 1-36 characters of A-Z a-z 0-9 _ -")
+                continue
+            upserts[uid] = record
+    deletes = [uid for uid in sections.get("deleted", []) if ID_PATTERN.match(uid)]
+    ids = list({*upserts, *deletes})
+    existing: dict[str, tuple[int, int, dt.datetime | None, dict[str, Any]]] = {}
+    for start in range(0, len(ids), 5000):
+        rows = table.model._default_manager.filter(user_id=user.pk, uid__in=ids[start : start + 5000]).values_list(
+            "pk", *renderer.columns
+        )
+        for row in rows:
+            existing[row[1]] = (row[0], row[2], row[3], renderer.values(row[1:]))
+
+    defaults = {"tz": user.current_timezone} if "tz" in table.spec.by_name else {}  # type: ignore[attr-defined]
+    for uid, record in upserts.items():
+        values = _clean(table, uid, record, outcome, defaults)
+        if values is None:
+            continue
+        found = existing.get(uid)
+        if found is None:
+            plan.writes[uid] = (values, None)
+            continue
+        pk, seq, deleted_at, stored = found
+        if values.get("created_at") is None:
+            values["created_at"] = stored.get("created_at")  # keep when the row was first logged
+        # Compare the columns the client sent (a record without created_at is not "different").
+        same = deleted_at is None and all(stored[k] == values[k] for k in record.keys() & stored.keys())
+        if same:
+            continue  # idempotent replay: nothing to do, never a conflict (rule 4)
+        if seq > last_pulled_at:
+            outcome.conflict(table.name, uid)  # changed since this device last pulled (rule 3)
+            continue
+        plan.writes[uid] = (values, pk)
+    for uid in deletes:
+        found = existing.get(uid)
+        if found is None or found[2] is not None:
+            continue  # deleting a missing or already deleted row is a no-op
+        if found[1] > last_pulled_at:
+            outcome.conflict(table.name, uid)
+            continue
+        plan.writes.setdefault(uid, (None, found[0]))
+    return plan
+
+
+def _clean(
+    table: TableDef, uid: str, record: Mapping[str, Any], outcome: _Outcome, defaults: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    if table.name == "checkins":
+        # The check-in's id is its local date (SYNC.md rule 5).
+        if record.get("date") is None:
+            record = {**record, "date": uid}
+        elif record["date"] != uid:
+            outcome.reject(table.name, uid, "date", "the check-in id is its date; they disagree")
+            return None
+    values, errors = table.spec.clean(record, RAW)
+    if errors:
+        column, reasons = next(iter(errors.items()))
+        outcome.reject(table.name, uid, column, reasons[0])
+        return None
+    for key, default in defaults.items():
+        if values.get(key) is None:
+            values[key] = default
+    return values
