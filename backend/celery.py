@@ -3,13 +3,15 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
 
 app = Celery("diary")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["diary.outbox", "diary", "reminders"])
+app.autodiscover_tasks(["diary.outbox", "diary.sync", "diary", "reminders"])
 
 app.conf.beat_schedule = {
     "outbox-sweep": {"task": "diary.outbox.tasks.outbox_sweep", "schedule": 60.0},
+    "sync-purge-tombstones": {"task": "diary.sync.tasks.sync_purge_tombstones", "schedule": crontab(hour=3, minute=17)},
 }
