@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -248,3 +249,19 @@ class TestIsolation:
         assert anon.get("/api/v1/sync/pull?last_pulled_at=null").status_code == 401
         assert anon.post("/api/v1/sync/push?last_pulled_at=1", {}, format="json").status_code == 401
         assert clinician_api.get("/api/v1/sync/pull/?last_pulled_at=null").status_code == 403
+
+
+@pytest.mark.slow
+def test_a_push_of_50000_records_is_accepted(api: APIClient, owner: User) -> None:
+    """The client cannot split a push: the largest allowed backlog lands in one request."""
+    days = [(dt.date(2020, 1, 1) + dt.timedelta(days=i)).isoformat() for i in range(1_800)]
+    body = changes(
+        episodes={"created": [raw_episode(f"bulk{i}") for i in range(48_200)]},
+        checkins={"created": [raw_checkin(day) for day in days]},
+    )
+    assert sum(len(t["created"]) for t in body.values()) == 50_000
+    answer = push(api, 1, body)
+    assert answer["experimentalRejectedIds"] == {}
+    assert Episode.objects.filter(user=owner).count() == 48_200
+    assert CheckIn.objects.filter(user=owner).count() == 1_800
+    assert SyncState.objects.get(user=owner).seq == 50_001
