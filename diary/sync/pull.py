@@ -35,12 +35,13 @@ def sync_pull(*, user_id: int, last_pulled_at: int | None, limit: int | None) ->
         # Rows of all tables in one sequence order; with a limit, fetch one more to know has_more.
         fetch = None if limit is None else limit + 1
         streams = []
+        renderers = {}
         for name, table in SYNCED.items():
-            renderer = RENDERERS[name]
+            columns, renderers[name] = RENDERERS[name].wire(connection.vendor)
             qs: Any = table.model._default_manager.filter(user_id=user_id, seq__gt=since)
             if first_sync:
                 qs = qs.filter(deleted_at__isnull=True)
-            qs = qs.order_by("seq").values_list(*renderer.columns)
+            qs = qs.order_by("seq").values_list(*columns)
             if fetch is not None:
                 qs = qs[:fetch]
             streams.append(_tagged(name, qs.iterator(chunk_size=2000)))
@@ -53,7 +54,7 @@ def sync_pull(*, user_id: int, last_pulled_at: int | None, limit: int | None) ->
             if row[2] is not None:
                 changes[name]["deleted"].append(row[0])
             else:
-                changes[name]["created" if first_sync else "updated"].append(RENDERERS[name].record(row))
+                changes[name]["created" if first_sync else "updated"].append(renderers[name](row))
             last_seq = seq
     answer: dict[str, Any] = {"changes": changes, "timestamp": last_seq if has_more else current}
     if has_more:
@@ -71,9 +72,7 @@ def _replacement(*, user_id: int, timestamp: int) -> dict[str, Any]:
     """Every live row (never cut by a limit): the client drops synced rows missing from it."""
     changes = _empty()
     for name, table in SYNCED.items():
-        renderer = RENDERERS[name]
-        qs = table.model._default_manager.filter(user_id=user_id, deleted_at__isnull=True).values_list(
-            *renderer.columns
-        )
-        changes[name]["created"] = [renderer.record(row) for row in qs.iterator(chunk_size=2000)]
+        columns, render = RENDERERS[name].wire(connection.vendor)
+        qs = table.model._default_manager.filter(user_id=user_id, deleted_at__isnull=True).values_list(*columns)
+        changes[name]["created"] = [render(row) for row in qs.iterator(chunk_size=2000)]
     return {"changes": changes, "timestamp": timestamp, "experimentalStrategy": "replacement"}

@@ -4,12 +4,14 @@ by id while the rest of the offline backlog lands."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, models, transaction
+from django.utils import timezone
 
 from diary.accounts.models import User
 from diary.core.fields import RAW, now_ms
@@ -134,7 +136,7 @@ class _Plan:
     def apply(self, *, user_id: int, first_seq: int) -> int:
         model: Any = self.table.model  # a concrete synced model (Episode, CheckIn, ...)
         now = now_ms()
-        new_rows: list[SyncedRow] = []
+        new_rows: list[dict[str, Any]] = []
         updates: list[SyncedRow] = []
         seq = first_seq
         for uid, (values, pk) in self.writes.items():
@@ -145,17 +147,56 @@ class _Plan:
                 values.setdefault("created_at", None)
                 values["created_at"] = values["created_at"] or now
                 values["updated_at"] = values.get("updated_at") or now
-                row = model(pk=pk, user_id=user_id, uid=uid, seq=seq, deleted_at=None, **values)
-                (new_rows if pk is None else updates).append(row)
+                if pk is None:
+                    new_rows.append({"user_id": user_id, "uid": uid, "seq": seq, "deleted_at": None, **values})
+                else:
+                    updates.append(model(pk=pk, user_id=user_id, uid=uid, seq=seq, deleted_at=None, **values))
             seq += 1
         if new_rows:
-            model._default_manager.bulk_create(new_rows, batch_size=2000)
+            _insert(model, new_rows)
         if updates:
             _bulk_update(self.table, updates)
         if self.table.topic:
-            written = [r.uid for r in [*new_rows, *updates]]
+            written = [r["uid"] for r in new_rows] + [r.uid for r in updates]
             outbox_enqueue(user_id=user_id, topic=self.table.topic, payloads=[{"uids": written}])
         return seq
+
+
+# Column types psycopg writes straight from the Python values the record specs produce.
+_PLAIN_TYPES = frozenset({
+    "BigIntegerField", "BooleanField", "CharField", "DateField", "DateTimeField", "FloatField", "ForeignKey",
+    "IntegerField", "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField", "TextField",
+})  # fmt: skip
+
+
+def _copy_value(model_field: models.Field[Any, Any]) -> Callable[[Any], Any]:
+    kind = model_field.get_internal_type()
+    if kind == "JSONField" and getattr(model_field, "encoder", None) is None:
+        # JSON text, which the column parses to jsonb; None stays SQL NULL, as Django stores it.
+        return lambda value: None if value is None else orjson.dumps(value).decode()
+    if kind in _PLAIN_TYPES:
+        return lambda value: value
+    return lambda value: model_field.get_db_prep_save(value, connection)
+
+
+def _insert(model: Any, rows: list[dict[str, Any]]) -> None:
+    """Create rows (``attname -> value``). On PostgreSQL one COPY: an offline backlog of 10,000 records
+    lands several times faster than through ``bulk_create``, which builds a model and prepares every value
+    per row and sends INSERTs with each column as a text array."""
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create([model(**row) for row in rows], batch_size=2000)
+        return
+    fields = [fl for fl in model._meta.concrete_fields if not fl.primary_key]
+    now = timezone.now()
+    # Per column: the row's value, else the auto_now stamp (one per push), else the field default.
+    getters: list[tuple[str, Callable[[Any], Any], Any]] = [
+        (fl.attname, _copy_value(fl), now if getattr(fl, "auto_now", False) else fl.get_default()) for fl in fields
+    ]
+    qn = connection.ops.quote_name
+    statement = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(fl.column) for fl in fields)}) FROM STDIN"
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([prep(row[name]) if name in row else prep(missing) for name, prep, missing in getters])
 
 
 def _bulk_update(table: TableDef, rows: list[SyncedRow]) -> None:

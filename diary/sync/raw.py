@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
+from django.db.models import BigIntegerField, Func, TextField
+from django.db.models.functions import Cast
 
 from diary.core import fields as f
 from diary.sync.tables import TableDef
@@ -24,6 +26,11 @@ def _instant(value: dt.datetime | None) -> int | None:
 
 def _code_list(value: list[str] | None) -> str:
     return orjson.dumps(value or []).decode()
+
+
+def _code_list_text(value: str | None) -> str:
+    """A code list read as JSON text (no Python list from Django's JSONField): rendered as ``_code_list``."""
+    return _code_list(None if value is None else orjson.loads(value))
 
 
 def _date(value: dt.date | None) -> str | None:
@@ -46,6 +53,33 @@ def converter(spec_field: f.Field) -> Converter:
     return _identity
 
 
+class EpochMs(Func):
+    """An instant as whole ms since the epoch (``datetime_to_ms``), computed by PostgreSQL: EXTRACT is exact
+    (numeric) since PostgreSQL 14. Parsing a datetime per value in Python dominated large pulls."""
+
+    template = "FLOOR(EXTRACT(EPOCH FROM %(expressions)s) * 1000)::bigint"
+    output_field = BigIntegerField()
+
+
+def _pg_select(spec_field: f.Field) -> Any:
+    if isinstance(spec_field, f.Instant):
+        return EpochMs(spec_field.name)
+    if isinstance(spec_field, f.CodeList):
+        return Cast(spec_field.name, TextField())  # JSON text: skips JSONField's json.loads per value
+    return spec_field.name
+
+
+def _pg_converter(spec_field: f.Field) -> Converter:
+    if isinstance(spec_field, f.Instant):
+        return _identity
+    if isinstance(spec_field, f.CodeList):
+        return _code_list_text
+    return converter(spec_field)
+
+
+Renderer = Callable[[Sequence[Any]], dict[str, Any]]
+
+
 class RawRenderer:
     """Renders ``values_list(*columns)`` tuples of one table; built once per table."""
 
@@ -53,10 +87,26 @@ class RawRenderer:
         self.names = tuple(fl.name for fl in table.spec.fields)
         self.columns = ("uid", "seq", "deleted_at", *self.names)
         self._pairs = tuple((fl.name, converter(fl)) for fl in table.spec.fields)
+        # What a pull selects on PostgreSQL: the database hands over wire-ready instants and JSON text.
+        self._pg_columns = ("uid", "seq", "deleted_at", *(_pg_select(fl) for fl in table.spec.fields))
+        self._pg_pairs = tuple((fl.name, _pg_converter(fl)) for fl in table.spec.fields)
+
+    def wire(self, vendor: str) -> tuple[tuple[Any, ...], Renderer]:
+        """The ``values_list`` arguments for reading raw records on this database, and their renderer."""
+        if vendor == "postgresql":
+            return self._pg_columns, self._pg_record
+        return self.columns, self.record
 
     def record(self, row: Sequence[Any]) -> dict[str, Any]:
+        return self._render(self._pairs, row)
+
+    def _pg_record(self, row: Sequence[Any]) -> dict[str, Any]:
+        return self._render(self._pg_pairs, row)
+
+    @staticmethod
+    def _render(pairs: tuple[tuple[str, Converter], ...], row: Sequence[Any]) -> dict[str, Any]:
         out: dict[str, Any] = {"id": row[0]}
-        for (name, conv), value in zip(self._pairs, row[3:], strict=True):
+        for (name, conv), value in zip(pairs, row[3:], strict=True):
             out[name] = conv(value)
         return out
 
