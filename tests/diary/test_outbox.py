@@ -12,6 +12,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import transaction
 from django.utils import timezone
+from kombu import pools as kombu_pools
 from rest_framework.test import APIClient
 
 from backend.celery import app as celery_app
@@ -90,6 +91,7 @@ def _reset_producer_pool(broker_url: str) -> None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    kombu_pools.reset()  # kombu's process-wide producer pools still point at the closed connections
 
 
 @pytest.mark.django_db(transaction=True)
@@ -116,6 +118,7 @@ def test_broker_down_never_fails_the_write_and_the_sweeper_recovers(monkeypatch:
 def test_a_real_worker_on_redis_processes_the_intent_after_commit(calls: list[Any]) -> None:
     user = make_user()
     api: APIClient = client_for(user)
+    _reset_producer_pool(celery_app.conf.broker_url)  # whatever earlier tests did to the pools
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         r = api.post("/api/v1/episodes/", episode_body(), format="json")
         assert r.status_code == 201
