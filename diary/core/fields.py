@@ -69,7 +69,9 @@ class Field:
     read_only: bool = False
 
     def parse(self, value: Any, wire: str) -> Any:
-        if value is None:
+        if value is None or (value == "" and wire == RAW and self.nullable and not isinstance(self, Text)):
+            # WatermelonDB stores null in a non-optional string column as "": on the sync wire an
+            # empty string in a nullable coded column means "not set", not an unknown code.
             if self.nullable:
                 return None
             raise FieldError("may not be null")

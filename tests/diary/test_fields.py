@@ -71,3 +71,12 @@ def test_iso_instants_become_the_same_utc_instant(instant: dt.datetime, zone: dt
     parsed = Instant("t").parse(local.isoformat(), REST)
     # to the millisecond, the precision of the sync wire, so REST and sync values compare equal
     assert parsed.tzinfo is dt.UTC and parsed == instant.replace(microsecond=instant.microsecond // 1000 * 1000)
+
+
+def test_empty_strings_from_watermelondb_mean_not_set_on_the_sync_wire() -> None:
+    data = {"kind": "twitch", "body_location": "eyelid", "pain": 0, "started_at": 1_700_000_000_000}
+    values, errors = EPISODE.clean({**data, "activity": "", "side": "", "subtype": "", "tz": ""}, RAW)
+    assert errors == {} and values["activity"] is values["side"] is values["tz"] is None
+    assert EPISODE.clean({**data, "notes": ""}, RAW)[0]["notes"] == ""  # text stays text
+    assert "activity" in EPISODE.clean({**data, "activity": ""}, REST, strict=True)[1]  # REST stays strict
+    assert "kind" in EPISODE.clean({**data, "kind": ""}, RAW)[1]  # a required code is still required
