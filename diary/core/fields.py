@@ -282,6 +282,44 @@ class CodeList(Field):
         return {"type": "array", "items": items, "maxItems": self.max_items}
 
 
+@dataclass(frozen=True)
+class ValueList(Field):
+    """A JSON array of clock times (``HH:MM``) or of integers in a range; a string on the sync wire."""
+
+    item: Field = field(default_factory=lambda: ClockTime("item"))
+    max_items: int = 48
+    nullable: bool = False
+
+    def parse(self, value: Any, wire: str) -> Any:
+        if value is None or value == "":
+            return []
+        return self.convert(value, wire)
+
+    def convert(self, value: Any, wire: str) -> Any:
+        if isinstance(value, str):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise FieldError("must be a JSON array") from None
+        if not isinstance(value, list):
+            raise FieldError("must be an array")
+        if len(value) > self.max_items:
+            raise FieldError(f"at most {self.max_items} items")
+        out = []
+        for item in value:
+            try:
+                parsed = self.item.convert(item, wire)
+            except FieldError as exc:
+                raise FieldError(f"every item {exc.reason}") from None
+            if parsed not in out:
+                out.append(parsed)
+        # stored as JSON: clock times as "HH:MM"
+        return sorted(p.strftime("%H:%M") if isinstance(p, dt.time) else p for p in out)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": self.item.schema(), "maxItems": self.max_items}
+
+
 CrossCheck = Callable[[dict[str, Any]], dict[str, str]]
 
 
@@ -338,7 +376,7 @@ class RecordSpec:
             elif f.name in self.required:
                 errors[f.name] = ["this field is required"]
             else:
-                out[f.name] = [] if isinstance(f, CodeList) else f.default
+                out[f.name] = [] if isinstance(f, (CodeList, ValueList)) else f.default
         if not errors:
             for check in self.checks:
                 for name, reason in check(out).items():

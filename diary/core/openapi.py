@@ -40,6 +40,10 @@ def _drf_field(spec_field: f.Field, *, for_input: bool, required: bool) -> seria
             child = serializers.ChoiceField(choices=list(spec_field.choices))
         kw["allow_null"] = False
         return serializers.ListField(child=child, max_length=spec_field.max_items, **kw)
+    if isinstance(spec_field, f.ValueList):
+        kw["allow_null"] = False
+        item = _drf_field(spec_field.item, for_input=for_input, required=True)
+        return serializers.ListField(child=item, max_length=spec_field.max_items, **kw)
     raise TypeError(f"no OpenAPI mapping for {type(spec_field).__name__}")
 
 

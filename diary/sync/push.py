@@ -101,9 +101,6 @@ def sync_push(*, user: User, last_pulled_at: int, changes: Mapping[str, Mapping[
             for name, sections in changes.items()
             if name in SYNCED
         ]
-        for name, sections in changes.items():
-            if name not in SYNCED:
-                _reject_unstored(name, sections, outcome)
         if outcome.conflicts:
             raise PushConflict(outcome.conflicts)
         count = sum(len(p.writes) for p in plans)
@@ -118,20 +115,13 @@ def sync_push(*, user: User, last_pulled_at: int, changes: Mapping[str, Mapping[
     }
 
 
-def _reject_unstored(name: str, sections: Mapping[str, list[Any]], outcome: _Outcome) -> None:
-    reason = f"{name} are not stored by this server version yet"
-    if name in ("notifications", "alerts"):
-        reason = f"{name} are created by the server; the client may not create them"
-    for key in ("created", "updated"):
-        for record in sections.get(key, []):
-            outcome.reject(name, str(record.get("id"))[:36], "id", reason)
-
-
 @dataclass
 class _Plan:
     table: TableDef
     # uid -> (values to store, existing row pk or None)
     writes: dict[str, tuple[dict[str, Any] | None, int | None]] = field(default_factory=dict)
+    # Server-owned tables update only the client-settable (and derived) columns.
+    update_fields: list[str] = field(default_factory=list)
 
     def apply(self, *, user_id: int, first_seq: int) -> int:
         model: Any = self.table.model  # a concrete synced model (Episode, CheckIn, ...)
@@ -144,9 +134,9 @@ class _Plan:
                 row = model(pk=pk, user_id=user_id, uid=uid, seq=seq, deleted_at=now, **self.table.erase_on_delete)
                 updates.append(row)
             else:
-                values.setdefault("created_at", None)
-                values["created_at"] = values["created_at"] or now
-                values["updated_at"] = values.get("updated_at") or now
+                if "created_at" in self.table.spec.names:
+                    values["created_at"] = values.get("created_at") or now
+                    values["updated_at"] = values.get("updated_at") or now
                 if pk is None:
                     new_rows.append({"user_id": user_id, "uid": uid, "seq": seq, "deleted_at": None, **values})
                 else:
@@ -155,7 +145,7 @@ class _Plan:
         if new_rows:
             _insert(model, new_rows)
         if updates:
-            _bulk_update(self.table, updates)
+            _bulk_update(self.table, updates, self.update_fields or list(self.table.spec.names))
         if self.table.topic:
             written = [r["uid"] for r in new_rows] + [r.uid for r in updates]
             outbox_enqueue(user_id=user_id, topic=self.table.topic, payloads=[{"uids": written}])
@@ -199,12 +189,12 @@ def _insert(model: Any, rows: list[dict[str, Any]]) -> None:
             copy.write_row([prep(row[name]) if name in row else prep(missing) for name, prep, missing in getters])
 
 
-def _bulk_update(table: TableDef, rows: list[SyncedRow]) -> None:
+def _bulk_update(table: TableDef, rows: list[SyncedRow], columns: list[str]) -> None:
     tombstones = [r for r in rows if r.deleted_at is not None]
     live = [r for r in rows if r.deleted_at is None]
     manager = table.model._default_manager
     if live:
-        manager.bulk_update(live, [*table.spec.names, "seq", "deleted_at"], batch_size=500)
+        manager.bulk_update(live, [*columns, "seq", "deleted_at"], batch_size=500)
     if tombstones:
         manager.bulk_update(tombstones, ["seq", "deleted_at", *table.erase_on_delete], batch_size=500)
 
@@ -212,6 +202,10 @@ def _bulk_update(table: TableDef, rows: list[SyncedRow]) -> None:
 def _plan(
     *, table: TableDef, user: User, last_pulled_at: int, sections: Mapping[str, list[Any]], outcome: _Outcome
 ) -> _Plan:
+    if table.server_owned:
+        return _plan_server_owned(
+            table=table, user=user, last_pulled_at=last_pulled_at, sections=sections, outcome=outcome
+        )
     renderer = RENDERERS[table.name]
     plan = _Plan(table)
     upserts: dict[str, dict[str, Any]] = {}
@@ -282,3 +276,66 @@ def _clean(
         if values.get(key) is None:
             values[key] = default
     return values
+
+
+def _existing(table: TableDef, user_id: int, ids: list[str]) -> dict[str, tuple[int, int, Any, dict[str, Any]]]:
+    renderer = RENDERERS[table.name]
+    found: dict[str, tuple[int, int, Any, dict[str, Any]]] = {}
+    for start in range(0, len(ids), 5000):
+        rows = table.model._default_manager.filter(user_id=user_id, uid__in=ids[start : start + 5000]).values_list(
+            "pk", *renderer.columns
+        )
+        for row in rows:
+            found[row[1]] = (row[0], row[2], row[3], renderer.values(row[1:]))
+    return found
+
+
+def _plan_server_owned(
+    *, table: TableDef, user: User, last_pulled_at: int, sections: Mapping[str, list[Any]], outcome: _Outcome
+) -> _Plan:
+    """Notifications and alerts: the server creates them; a client may set only the writable columns.
+
+    A pushed change to any other column is ignored and the row re-stamped, so the next pull puts the
+    server's values back on the device (SYNC.md rule 6). A client's delete is re-stamped the same way.
+    """
+    renderer = RENDERERS[table.name]
+    writable = [fl.name for fl in table.spec.writable()]
+    derived = ["status"] if table.client_update else []
+    plan = _Plan(table, update_fields=[*writable, *derived])
+    for record in sections.get("created", []):
+        uid = str(record.get("id"))[:36]
+        outcome.reject(table.name, uid, "id", f"{table.name} are created by the server; the client may not create them")
+    updates = {r.get("id"): r for r in sections.get("updated", []) if isinstance(r.get("id"), str)}
+    deletes = [uid for uid in sections.get("deleted", []) if ID_PATTERN.match(uid)]
+    existing = _existing(table, user.pk, [u for u in [*updates, *deletes] if ID_PATTERN.match(u)])
+    for uid, record in updates.items():
+        found = existing.get(uid)
+        if found is None or found[2] is not None:
+            outcome.reject(table.name, uid, "id", f"no such {table.name[:-1]}")
+            continue
+        pk, seq, _, stored = found
+        values, errors = table.spec.clean(record, RAW)
+        if errors:
+            column, reasons = next(iter(errors.items()))
+            outcome.reject(table.name, uid, column, reasons[0])
+            continue
+        stored_raw = renderer.raw_values(stored)
+        server_columns_differ = any(
+            record[k] != stored_raw[k] for k in record.keys() & stored_raw.keys() if k not in writable
+        )
+        if all(stored[k] == values[k] for k in writable if k in record):
+            if server_columns_differ:
+                plan.writes[uid] = ({k: stored[k] for k in plan.update_fields}, pk)  # re-stamp only
+            continue
+        if seq > last_pulled_at:
+            outcome.conflict(table.name, uid)
+            continue
+        new = {k: values[k] if k in record else stored[k] for k in writable}
+        if table.client_update:
+            new = table.client_update(new, stored)
+        plan.writes[uid] = ({**{k: stored[k] for k in derived}, **new}, pk)
+    for uid in deletes:
+        found = existing.get(uid)
+        if found is not None and found[2] is None:
+            plan.writes.setdefault(uid, ({k: found[3][k] for k in plan.update_fields}, found[0]))
+    return plan

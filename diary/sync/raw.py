@@ -44,7 +44,7 @@ def _clock(value: dt.time | None) -> str | None:
 def converter(spec_field: f.Field) -> Converter:
     if isinstance(spec_field, f.Instant):
         return _instant
-    if isinstance(spec_field, f.CodeList):
+    if isinstance(spec_field, (f.CodeList, f.ValueList)):
         return _code_list
     if isinstance(spec_field, f.LocalDate):
         return _date
@@ -64,7 +64,7 @@ class EpochMs(Func):
 def _pg_select(spec_field: f.Field) -> Any:
     if isinstance(spec_field, f.Instant):
         return EpochMs(spec_field.name)
-    if isinstance(spec_field, f.CodeList):
+    if isinstance(spec_field, (f.CodeList, f.ValueList)):
         return Cast(spec_field.name, TextField())  # JSON text: skips JSONField's json.loads per value
     return spec_field.name
 
@@ -72,7 +72,7 @@ def _pg_select(spec_field: f.Field) -> Any:
 def _pg_converter(spec_field: f.Field) -> Converter:
     if isinstance(spec_field, f.Instant):
         return _identity
-    if isinstance(spec_field, f.CodeList):
+    if isinstance(spec_field, (f.CodeList, f.ValueList)):
         return _code_list_text
     return converter(spec_field)
 
@@ -109,6 +109,10 @@ class RawRenderer:
         for (name, conv), value in zip(pairs, row[3:], strict=True):
             out[name] = conv(value)
         return out
+
+    def raw_values(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """Stored Python values (as ``values`` returns them) in their wire form."""
+        return {name: conv(stored[name]) for name, conv in self._pairs}
 
     def values(self, row: Sequence[Any]) -> dict[str, Any]:
         """The stored values as Python objects, keyed by column (for comparisons in push)."""

@@ -17,7 +17,7 @@ from diary.core.errors import Conflict, DomainValidationError
 from diary.core.fields import now_ms
 from diary.outbox.services import outbox_enqueue
 from diary.sync.models import SyncedRow
-from diary.sync.sequence import sequence_claim
+from diary.sync.sequence import new_uid, sequence_claim
 from diary.sync.tables import TableDef
 
 Mode = Literal["create", "put", "patch"]
@@ -111,3 +111,16 @@ def _clean(
     if errors:
         raise DomainValidationError(errors)
     return values
+
+
+def server_rows_create(*, table: TableDef, user_id: int, rows: list[Mapping[str, Any]]) -> list[SyncedRow]:
+    """Rows the server writes for a person (alerts, notifications): random ids, stamped like any write,
+    so the person's next pull brings them. Runs in the caller's transaction if there is one."""
+    with transaction.atomic():
+        first = sequence_claim(user_id=user_id, count=len(rows))
+        made = [
+            table.model(user_id=user_id, uid=new_uid(), seq=first + i, deleted_at=None, **dict(values))
+            for i, values in enumerate(rows)
+        ]
+        table.model._default_manager.bulk_create(made)
+    return made

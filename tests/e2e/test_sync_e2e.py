@@ -244,3 +244,27 @@ def test_another_person_never_pulls_or_overwrites_the_first_persons_records(
     assert (mine.pain, mine.notes, mine.deleted_at) == (7, "mine", None)
     assert phone.rows("episodes")[a]["notes"] == "mine"
     assert Episode.objects.get(user=stranger, uid=a).deleted_at is not None
+
+
+def test_a_server_created_alert_arrives_on_the_next_pull(devices: list[Device], person: User) -> None:
+    from diary.alerts.tables import ALERTS
+    from diary.sync.writes import server_rows_create
+
+    phone, tablet = devices
+    ok(phone.sync())
+    (alert,) = server_rows_create(
+        table=ALERTS,
+        user_id=person.pk,
+        rows=[{"rule": "breathing_difficulty", "severity": "urgent", "title": "Breathing difficulty",
+               "guidance": "Call emergency services now.", "episode_id": None, "status": "open",
+               "opened_at": timezone.now()}],
+    )  # fmt: skip
+    ok(phone.sync())
+    local = phone.rows("alerts")[alert.uid]
+    assert (local["severity"], local["status"]) == ("urgent", "open")
+    phone.update("alerts", alert.uid, {"acknowledged_at": datetime_to_ms(timezone.now())})
+    ok(phone.sync())
+    alert.refresh_from_db()
+    assert alert.status == "acknowledged"
+    ok(tablet.sync())
+    assert tablet.rows("alerts")[alert.uid]["status"] == "acknowledged"
