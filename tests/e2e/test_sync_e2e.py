@@ -9,7 +9,7 @@ import http.server
 import threading
 import urllib.request
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.utils import timezone
@@ -247,18 +247,20 @@ def test_another_person_never_pulls_or_overwrites_the_first_persons_records(
 
 
 def test_a_server_created_alert_arrives_on_the_next_pull(devices: list[Device], person: User) -> None:
+    from diary.alerts.models import Alert
     from diary.alerts.tables import ALERTS
     from diary.sync.writes import server_rows_create
 
     phone, tablet = devices
     ok(phone.sync())
-    (alert,) = server_rows_create(
+    (made,) = server_rows_create(
         table=ALERTS,
         user_id=person.pk,
         rows=[{"rule": "breathing_difficulty", "severity": "urgent", "title": "Breathing difficulty",
                "guidance": "Call emergency services now.", "episode_id": None, "status": "open",
                "opened_at": timezone.now()}],
     )  # fmt: skip
+    alert = cast(Alert, made)
     ok(phone.sync())
     local = phone.rows("alerts")[alert.uid]
     assert (local["severity"], local["status"]) == ("urgent", "open")

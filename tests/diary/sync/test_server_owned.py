@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import pytest
 from rest_framework.test import APIClient
@@ -79,10 +80,11 @@ def test_server_columns_pushed_by_a_client_are_ignored_and_restored(api: APIClie
 
 
 def test_notification_actions_are_the_clients_to_set(api: APIClient, owner, other_api: APIClient) -> None:  # type: ignore[no-untyped-def]
-    (note,) = server_rows_create(
+    (made,) = server_rows_create(
         table=NOTIFICATIONS, user_id=owner.pk,
         rows=[{"kind": "reminder", "reminder_id": "r1", "title": "Drink water", "body": "A glass now.", "scheduled_for": NOW}],
     )  # fmt: skip
+    note = cast(Notification, made)
     t = pull(api, None)["timestamp"]
     (raw,) = pull(api, None)["changes"]["notifications"]["created"]
     bad = {**raw, "action": "ignored"}
