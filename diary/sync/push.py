@@ -3,7 +3,6 @@ by id while the rest of the offline backlog lands."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -206,7 +205,6 @@ def _plan(
         return _plan_server_owned(
             table=table, user=user, last_pulled_at=last_pulled_at, sections=sections, outcome=outcome
         )
-    renderer = RENDERERS[table.name]
     plan = _Plan(table)
     upserts: dict[str, dict[str, Any]] = {}
     for key in ("created", "updated"):
@@ -218,13 +216,7 @@ def _plan(
             upserts[uid] = record
     deletes = [uid for uid in sections.get("deleted", []) if ID_PATTERN.match(uid)]
     ids = list({*upserts, *deletes})
-    existing: dict[str, tuple[int, int, dt.datetime | None, dict[str, Any]]] = {}
-    for start in range(0, len(ids), 5000):
-        rows = table.model._default_manager.filter(user_id=user.pk, uid__in=ids[start : start + 5000]).values_list(
-            "pk", *renderer.columns
-        )
-        for row in rows:
-            existing[row[1]] = (row[0], row[2], row[3], renderer.values(row[1:]))
+    existing = _existing(table, user.pk, ids)
 
     defaults = {"tz": user.current_timezone} if "tz" in table.spec.by_name else {}  # type: ignore[attr-defined]
     for uid, record in upserts.items():
@@ -279,6 +271,7 @@ def _clean(
 
 
 def _existing(table: TableDef, user_id: int, ids: list[str]) -> dict[str, tuple[int, int, Any, dict[str, Any]]]:
+    """The person's stored rows for these ids: uid -> (pk, seq, deleted_at, values)."""
     renderer = RENDERERS[table.name]
     found: dict[str, tuple[int, int, Any, dict[str, Any]]] = {}
     for start in range(0, len(ids), 5000):
