@@ -230,7 +230,31 @@ class ClockTime(Field):
 
 
 @dataclass(frozen=True)
-class CodeList(Field):
+class _Array(Field):
+    """An array column: a JSON array on REST, a JSON-encoded string on the sync wire; null is []."""
+
+    max_items: int = 30
+
+    def parse(self, value: Any, wire: str) -> Any:
+        if value is None or value == "":
+            return []
+        return self.convert(value, wire)
+
+    def items(self, value: Any, noun: str) -> list[Any]:
+        if isinstance(value, str):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise FieldError(f"must be a JSON array{noun}") from None
+        if not isinstance(value, list):
+            raise FieldError(f"must be an array{noun}")
+        if len(value) > self.max_items:
+            raise FieldError(f"at most {self.max_items} items")
+        return value
+
+
+@dataclass(frozen=True)
+class CodeList(_Array):
     """A set of codes; on the sync wire a JSON-encoded string, on REST a JSON array."""
 
     choices: tuple[str, ...] = ()
@@ -240,21 +264,8 @@ class CodeList(Field):
     nullable: bool = False
     default: Any = field(default_factory=list)
 
-    def parse(self, value: Any, wire: str) -> Any:
-        if value is None or value == "":
-            return []
-        return self.convert(value, wire)
-
     def convert(self, value: Any, wire: str) -> Any:
-        if isinstance(value, str):
-            try:
-                value = orjson.loads(value)
-            except orjson.JSONDecodeError:
-                raise FieldError("must be a JSON array of codes") from None
-        if not isinstance(value, list):
-            raise FieldError("must be an array of codes")
-        if len(value) > self.max_items:
-            raise FieldError(f"at most {self.max_items} items")
+        value = self.items(value, " of codes")
         out: list[str] = []
         for item in value:
             if not isinstance(item, str):
@@ -283,28 +294,15 @@ class CodeList(Field):
 
 
 @dataclass(frozen=True)
-class ValueList(Field):
+class ValueList(_Array):
     """A JSON array of clock times (``HH:MM``) or of integers in a range; a string on the sync wire."""
 
     item: Field = field(default_factory=lambda: ClockTime("item"))
     max_items: int = 48
     nullable: bool = False
 
-    def parse(self, value: Any, wire: str) -> Any:
-        if value is None or value == "":
-            return []
-        return self.convert(value, wire)
-
     def convert(self, value: Any, wire: str) -> Any:
-        if isinstance(value, str):
-            try:
-                value = orjson.loads(value)
-            except orjson.JSONDecodeError:
-                raise FieldError("must be a JSON array") from None
-        if not isinstance(value, list):
-            raise FieldError("must be an array")
-        if len(value) > self.max_items:
-            raise FieldError(f"at most {self.max_items} items")
+        value = self.items(value, "")
         out = []
         for item in value:
             try:
@@ -376,7 +374,7 @@ class RecordSpec:
             elif f.name in self.required:
                 errors[f.name] = ["this field is required"]
             else:
-                out[f.name] = [] if isinstance(f, (CodeList, ValueList)) else f.default
+                out[f.name] = [] if isinstance(f, _Array) else f.default
         if not errors:
             for check in self.checks:
                 for name, reason in check(out).items():
