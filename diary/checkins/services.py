@@ -21,6 +21,8 @@ CHECKINS = TableDef(
     spec=CHECKIN,
     topic=CHECKIN_WRITTEN,
     erase_on_delete={"notes": None, "medications": []},
+    id_column="date",
+    noun="check-in",
 )
 REST_READ_ONLY = frozenset({"id"})
 
@@ -50,7 +52,7 @@ def checkin_create(*, user: User, data: Mapping[str, Any], wire: str = REST) -> 
     uid = _uid_for(data, None)
     row, _ = record_write(
         table=CHECKINS,
-        user_id=user.pk,
+        user=user,
         uid=uid,
         data={**data, "date": uid},
         wire=wire,
@@ -65,7 +67,7 @@ def checkin_upsert(*, user: User, date: str, data: Mapping[str, Any], wire: str 
     uid = _uid_for(data, date)
     row, created = record_write(
         table=CHECKINS,
-        user_id=user.pk,
+        user=user,
         uid=uid,
         data={**data, "date": uid},
         wire=wire,
@@ -77,9 +79,7 @@ def checkin_upsert(*, user: User, date: str, data: Mapping[str, Any], wire: str 
 
 def checkin_patch(*, user: User, date: str, data: Mapping[str, Any], wire: str = REST) -> CheckIn:
     uid = _uid_for(data, date)
-    row, _ = record_write(
-        table=CHECKINS, user_id=user.pk, uid=uid, data=data, wire=wire, mode="patch", ignore=REST_READ_ONLY
-    )
+    row, _ = record_write(table=CHECKINS, user=user, uid=uid, data=data, wire=wire, mode="patch", ignore=REST_READ_ONLY)
     return row  # type: ignore[return-value]
 
 

@@ -21,6 +21,7 @@ EPISODES = TableDef(
     spec=EPISODE,
     topic=EPISODE_WRITTEN,
     erase_on_delete={"notes": None, "symptoms": [], "triggers": [], "relief": [], "relief_score": None},
+    user_defaults=lambda user: {"tz": user.current_timezone},
 )
 # Keys a client may send back unchanged from a GET: ignored, never an "unknown field".
 REST_READ_ONLY = frozenset({"id", "local_date"})
@@ -41,8 +42,7 @@ def episode_create(*, user: User, data: Mapping[str, Any], wire: str = REST) -> 
     """Log a new episode. The client's ``id`` is used when given (409 if it exists)."""
     uid = _check_uid(data["id"]) if data.get("id") is not None else new_uid()
     row, _ = record_write(
-        table=EPISODES, user_id=user.pk, uid=uid, data=data, wire=wire, mode="create",
-        defaults={"tz": user.current_timezone}, ignore=REST_READ_ONLY,
+        table=EPISODES, user=user, uid=uid, data=data, wire=wire, mode="create", ignore=REST_READ_ONLY,
     )  # fmt: skip
     return row  # type: ignore[return-value]
 
@@ -52,8 +52,7 @@ def episode_put(*, user: User, uid: str, data: Mapping[str, Any], wire: str = RE
     _check_uid(uid)
     _body_uid(data, uid)
     row, created = record_write(
-        table=EPISODES, user_id=user.pk, uid=uid, data=data, wire=wire, mode="put",
-        defaults={"tz": user.current_timezone}, ignore=REST_READ_ONLY,
+        table=EPISODES, user=user, uid=uid, data=data, wire=wire, mode="put", ignore=REST_READ_ONLY,
     )  # fmt: skip
     return row, created  # type: ignore[return-value]
 
@@ -61,8 +60,7 @@ def episode_put(*, user: User, uid: str, data: Mapping[str, Any], wire: str = RE
 def episode_patch(*, user: User, uid: str, data: Mapping[str, Any], wire: str = REST) -> Episode:
     _body_uid(data, uid)
     row, _ = record_write(
-        table=EPISODES, user_id=user.pk, uid=uid, data=data, wire=wire, mode="patch",
-        defaults={"tz": user.current_timezone}, ignore=REST_READ_ONLY,
+        table=EPISODES, user=user, uid=uid, data=data, wire=wire, mode="patch", ignore=REST_READ_ONLY,
     )  # fmt: skip
     return row  # type: ignore[return-value]
 

@@ -218,9 +218,8 @@ def _plan(
     ids = list({*upserts, *deletes})
     existing = _existing(table, user.pk, ids)
 
-    defaults = {"tz": user.current_timezone} if "tz" in table.spec.by_name else {}  # type: ignore[attr-defined]
     for uid, record in upserts.items():
-        values = _clean(table, uid, record, outcome, defaults)
+        values = _clean(table, uid, record, outcome, user)
         if values is None:
             continue
         found = existing.get(uid)
@@ -250,23 +249,21 @@ def _plan(
 
 
 def _clean(
-    table: TableDef, uid: str, record: Mapping[str, Any], outcome: _Outcome, defaults: Mapping[str, Any]
+    table: TableDef, uid: str, record: Mapping[str, Any], outcome: _Outcome, user: User
 ) -> dict[str, Any] | None:
-    if table.name == "checkins":
-        # The check-in's id is its local date (SYNC.md rule 5).
-        if record.get("date") is None:
-            record = {**record, "date": uid}
-        elif record["date"] != uid:
-            outcome.reject(table.name, uid, "date", "the check-in id is its date; they disagree")
+    column = table.id_column
+    if column is not None:
+        if record.get(column) is None:
+            record = {**record, column: uid}
+        elif record[column] != uid:
+            outcome.reject(table.name, uid, column, f"the {table.label} id is its {column}; they disagree")
             return None
     values, errors = table.spec.clean(record, RAW)
     if errors:
         column, reasons = next(iter(errors.items()))
         outcome.reject(table.name, uid, column, reasons[0])
         return None
-    for key, default in defaults.items():
-        if values.get(key) is None:
-            values[key] = default
+    table.fill_defaults(values, user)
     return values
 
 

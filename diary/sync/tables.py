@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from diary.core.fields import RecordSpec
 from diary.sync.models import SyncedRow
+
+if TYPE_CHECKING:
+    from diary.accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -23,3 +26,18 @@ class TableDef:
     # spec's writable columns; ``client_update`` derives server columns from them (e.g. status).
     server_owned: bool = False
     client_update: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+    # How a user-facing message names one row ("check-in"); the table name less its "s" by default.
+    noun: str = ""
+    # The column that must equal the record's id (check-ins: their local date, SYNC.md rule 5).
+    id_column: str | None = None
+    # Values for columns a write left null, taken from the person (an episode's zone: where they are).
+    user_defaults: Callable[[User], dict[str, Any]] = lambda user: {}
+
+    @property
+    def label(self) -> str:
+        return self.noun or self.name[:-1]
+
+    def fill_defaults(self, values: dict[str, Any], user: User) -> None:
+        for key, default in self.user_defaults(user).items():
+            if values.get(key) is None:
+                values[key] = default

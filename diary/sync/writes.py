@@ -13,6 +13,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
+from diary.accounts.models import User
 from diary.core.errors import Conflict, DomainValidationError
 from diary.core.fields import now_ms
 from diary.outbox.services import outbox_enqueue
@@ -30,20 +31,20 @@ def _current_values(table: TableDef, row: SyncedRow) -> dict[str, Any]:
 def record_write(
     *,
     table: TableDef,
-    user_id: int,
+    user: User,
     uid: str,
     data: Mapping[str, Any],
     wire: str,
     mode: Mode,
-    defaults: Mapping[str, Any] | None = None,
     ignore: frozenset[str] = frozenset(),
 ) -> tuple[SyncedRow, bool]:
     """Create, replace or partially update one row. Returns ``(row, created)``.
 
     ``create`` refuses a live row with the same id (409); ``put`` creates or replaces; ``patch``
     changes the given columns of a live row (404 if there is none). A tombstoned id is recreated.
-    ``defaults`` fill columns the input left null (e.g. the episode's zone from the person's).
+    Columns the input left null take the table's ``user_defaults`` (e.g. the episode's zone).
     """
+    user_id = user.pk
     values: dict[str, Any] | None = None
     if mode != "patch":
         values = _clean(table, data, wire, base=None, ignore=ignore)
@@ -66,9 +67,7 @@ def record_write(
         created = not live
         if row is None:
             row = table.model(user_id=user_id, uid=uid)
-        for key, default in (defaults or {}).items():
-            if values.get(key) is None:
-                values[key] = default
+        table.fill_defaults(values, user)
         if values.get("created_at") is None:
             values["created_at"] = now if created else getattr(row, "created_at", None) or now
         if mode != "patch" or "updated_at" not in data:
