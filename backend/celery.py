@@ -13,5 +13,8 @@ app.autodiscover_tasks(["diary.outbox", "diary.sync", "diary", "reminders"])
 
 app.conf.beat_schedule = {
     "outbox-sweep": {"task": "diary.outbox.tasks.outbox_sweep", "schedule": 60.0},
+    "reminders-dispatch": {"task": "reminders.tasks.dispatch_reminders", "schedule": 60.0},
+    "reminders-push-sweep": {"task": "reminders.tasks.push_sweep", "schedule": 60.0},
+    "reminders-prune": {"task": "reminders.tasks.prune_notifications", "schedule": crontab(hour=3, minute=41)},
     "sync-purge-tombstones": {"task": "diary.sync.tasks.sync_purge_tombstones", "schedule": crontab(hour=3, minute=17)},
 }

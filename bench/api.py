@@ -93,8 +93,10 @@ def cleanup() -> None:
 def seed(n: int) -> tuple[User, User]:
     """A reader with ``n`` episodes (1 in 20 more as tombstones) and a writer for the create runs."""
     pw = uuid.uuid4().hex
-    reader = user_register(email=READER, password=pw, timezone="Europe/Berlin")
-    writer = user_register(email=f"writer{EMAIL_DOMAIN}", password=pw, timezone="Europe/Berlin")
+    reader = user_register(email=READER, password=pw, timezone="Europe/Berlin", default_reminders=False)
+    writer = user_register(
+        email=f"writer{EMAIL_DOMAIN}", password=pw, timezone="Europe/Berlin", default_reminders=False
+    )
     rnd, now, total = random.Random(7), datetime.now(UTC), n + n // 20
     with transaction.atomic():
         seq = sequence_claim(user_id=reader.pk, count=total)

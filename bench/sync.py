@@ -130,7 +130,7 @@ def vacuum() -> None:
 
 def new_user(label: str) -> tuple[User, Headers]:
     user = user_register(email=f"{label}-{uuid.uuid4().hex[:8]}{EMAIL_DOMAIN}", password=uuid.uuid4().hex,
-                         timezone="Europe/Berlin")  # fmt: skip
+                         timezone="Europe/Berlin", default_reminders=False)  # fmt: skip
     return user, {"Authorization": f"Bearer {AccessToken.for_user(user)}", "Accept": "application/json"}
 
 

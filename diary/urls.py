@@ -2,9 +2,11 @@
 
 from diary.accounts import api as accounts
 from diary.checkins import api as checkins
+from diary.checkins import water_api as water
 from diary.core.api import slash_optional as p
 from diary.episodes import api as episodes
 from diary.sync import api as sync
+from reminders import api as reminders
 
 _UID = r"(?P<uid>[^/]+)"
 _DATE = r"(?P<date>[^/]+)"
@@ -22,6 +24,14 @@ urlpatterns = [
     p(f"episodes/{_UID}", episodes.EpisodeDetailApi.as_view(), "episode"),
     p("checkins", checkins.CheckInCollectionApi.as_view(), "checkins"),
     p(f"checkins/{_DATE}", checkins.CheckInDetailApi.as_view(), "checkin"),
+    p("water", water.WaterCollectionApi.as_view(), "water"),
+    p(f"water/{_UID}", water.WaterDetailApi.as_view(), "water-glass"),
+    p("reminders", reminders.ReminderCollectionApi.as_view(), "reminders"),
+    p(f"reminders/{_UID}", reminders.ReminderDetailApi.as_view(), "reminder"),
+    p("notifications", reminders.NotificationCollectionApi.as_view(), "notifications"),
+    p(f"notifications/{_UID}", reminders.NotificationDetailApi.as_view(), "notification"),
+    p("devices", reminders.DeviceCollectionApi.as_view(), "devices"),
+    p(f"devices/{_UID}", reminders.DeviceDetailApi.as_view(), "device"),
     p("sync/pull", sync.PullApi.as_view(), "sync-pull"),
     p("sync/push", sync.PushApi.as_view(), "sync-push"),
 ]

@@ -27,9 +27,16 @@ def _clean_cache() -> Iterator[None]:
     cache.clear()
 
 
-def make_user(email: str | None = None, *, timezone: str = "Europe/Berlin", **extra: Any) -> User:
+def make_user(
+    email: str | None = None, *, timezone: str = "Europe/Berlin", default_reminders: bool = False, **extra: Any
+) -> User:
+    """A registered person; without the default reminders unless asked, so a test sees only its own rows."""
     return user_register(
-        email=email or f"person{next(_counter)}@example.com", password=PASSWORD, timezone=timezone, **extra
+        email=email or f"person{next(_counter)}@example.com",
+        password=PASSWORD,
+        timezone=timezone,
+        default_reminders=default_reminders,
+        **extra,
     )
 
 

@@ -206,7 +206,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "EpisodeKindEnum": "diary.vocab.EPISODE_KINDS",
+        "ReminderKindEnum": "reminders.spec.REMINDER_KINDS",
+        "NotificationKindEnum": "reminders.spec.NOTIFICATION_KINDS",
+    },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
 
@@ -238,3 +242,23 @@ SYNC_MAX_RECORDS = cfg.integer("SYNC_MAX_RECORDS", 50_000, minimum=1)
 SYNC_MAX_BODY_BYTES = cfg.integer("SYNC_MAX_BODY_BYTES", 64 * 1024 * 1024, minimum=32 * 1024 * 1024)
 SYNC_TOMBSTONE_DAYS = cfg.integer("SYNC_TOMBSTONE_DAYS", 180, minimum=1)
 SYNC_MAX_PULL_LIMIT = 50_000
+
+# --- Reminders and push (a platform is enabled when its settings are complete) -------------------
+NOTIFICATION_RETENTION_DAYS = cfg.integer("NOTIFICATION_RETENTION_DAYS", 90, minimum=1)
+GLASS_ML = cfg.integer("GLASS_ML", 250, minimum=1)  # a "done" on a hydration reminder logs one glass
+PUSH_BATCH_SIZE = 100  # deliveries per push task
+PUSH_LEASE_SECONDS = 300  # a worker that dies mid-send gives its pushes back after this
+# Tests and local development may point Web Push at a loopback push service; production never.
+PUSH_ALLOW_LOOPBACK_ENDPOINTS = cfg.boolean("PUSH_ALLOW_LOOPBACK_ENDPOINTS", False)
+VAPID_PRIVATE_KEY = cfg.env.str("VAPID_PRIVATE_KEY", default=None)
+VAPID_SUBJECT = cfg.env.str("VAPID_SUBJECT", default=None)
+FCM_CREDENTIALS_FILE = cfg.env.str("FCM_CREDENTIALS_FILE", default=None)
+FCM_PROJECT_ID = cfg.env.str("FCM_PROJECT_ID", default=None)
+FCM_ENDPOINT = cfg.env.str("FCM_ENDPOINT", default="https://fcm.googleapis.com")
+APNS_KEY_FILE = cfg.env.str("APNS_KEY_FILE", default=None)
+APNS_KEY_ID = cfg.env.str("APNS_KEY_ID", default=None)
+APNS_TEAM_ID = cfg.env.str("APNS_TEAM_ID", default=None)
+APNS_TOPIC = cfg.env.str("APNS_TOPIC", default=None)
+APNS_USE_SANDBOX = cfg.boolean("APNS_USE_SANDBOX", False)
+APNS_HOST = cfg.env.str("APNS_HOST", default=None)
+APNS_CA_FILE = cfg.env.str("APNS_CA_FILE", default=None)

@@ -32,8 +32,10 @@ def user_register(
     wake_time: dt.time | None = None,
     sleep_time: dt.time | None = None,
     display_name: str = "",
+    default_reminders: bool = True,
 ) -> User:
-    """A new person with their sync sequence (starting at 1). Never a clinician."""
+    """A new person with their sync sequence (starting at 1) and, unless told otherwise, the
+    default reminders (water while awake, an evening stretch). Never a clinician."""
     email = User.objects.normalize_email(email).strip().lower()
     probe = User(email=email, display_name=display_name)
     _check_password(password, probe)
@@ -50,7 +52,14 @@ def user_register(
     except IntegrityError:
         raise DomainValidationError({"email": ["an account with this email already exists"]}) from None
     SyncState.objects.create(user=user)
+    if default_reminders:
+        from reminders.services import reminders_create_defaults
+
+        reminders_create_defaults(user=user)
     return user
+
+
+_SCHEDULE_INPUTS = frozenset({"timezone", "home_timezone", "device_timezone", "wake_time", "sleep_time"})
 
 
 def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
@@ -61,7 +70,12 @@ def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
     for key, value in changes.items():
         setattr(user, key, value)
     if changes:
-        user.save(update_fields=sorted(changes))
+        with transaction.atomic():
+            user.save(update_fields=sorted(changes))
+            if changes.keys() & _SCHEDULE_INPUTS:
+                from reminders.services import reminders_reschedule
+
+                reminders_reschedule(user=user)  # reminders follow the person's zone and waking hours
     return user
 
 
@@ -90,6 +104,10 @@ def user_make_clinician(*, user: User, allow_diary: bool = False) -> User:
         raise DomainValidationError(
             {"email": [f"{user.email} keeps a diary; use a separate clinician account (or --allow-diary)"]}
         )
-    user.is_clinician = True
-    user.save(update_fields=["is_clinician"])
+    from reminders.services import reminders_remove_all
+
+    with transaction.atomic():
+        user.is_clinician = True
+        user.save(update_fields=["is_clinician"])
+        reminders_remove_all(user=user)  # a clinician account gets no water or stretch reminders
     return user

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from diary import vocab
@@ -42,3 +43,33 @@ class CheckIn(SyncedRow):
 
     def __str__(self) -> str:
         return f"check-in {self.date}"
+
+
+class WaterIntake(models.Model):
+    """One glass (or bottle) of water, kept with its time; the day's check-in ``water_ml`` is their sum."""
+
+    SOURCES = ("app", "reminder")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    uid = models.CharField(max_length=36)  # client id, so a retried POST logs one glass
+    logged_at = models.DateTimeField()
+    day = models.DateField()  # the local day in the person's zone at the time
+    amount_ml = models.PositiveIntegerField()
+    source = models.CharField(max_length=8, default="app")
+    # The hydration notification answered "done", if that is how it was logged (one glass per answer).
+    notification_uid = models.CharField(max_length=36, null=True, blank=True)
+
+    class Meta:
+        db_table = "diary_water_intake"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "uid"], name="water_uid_per_user"),
+            models.UniqueConstraint(
+                fields=["user", "notification_uid"],
+                name="water_once_per_notification",
+                condition=models.Q(notification_uid__isnull=False),
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "logged_at"], name="water_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.amount_ml} ml at {self.logged_at}"

@@ -12,7 +12,8 @@ from diary.core import fields as f
 
 
 def _drf_field(spec_field: f.Field, *, for_input: bool, required: bool) -> serializers.Field:
-    kw: dict[str, Any] = {"required": required, "allow_null": spec_field.nullable, "read_only": spec_field.read_only}
+    # Output schemas list every column as present; read-only matters only for input (where it is skipped).
+    kw: dict[str, Any] = {"required": required, "allow_null": spec_field.nullable}
     if isinstance(spec_field, f.Choice):
         return serializers.ChoiceField(choices=list(spec_field.choices), **kw)
     if isinstance(spec_field, f.Int):

@@ -6,14 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from diary.accounts.models import User
-from diary.core.errors import DomainValidationError
 from diary.core.fields import REST
 from diary.episodes.models import Episode
 from diary.episodes.spec import EPISODE
 from diary.outbox.registry import EPISODE_WRITTEN
-from diary.sync.sequence import ID_PATTERN, new_uid
+from diary.sync.sequence import new_uid
 from diary.sync.tables import TableDef
-from diary.sync.writes import record_delete, record_write
+from diary.sync.writes import body_uid, check_uid, record_delete, record_write
 
 EPISODES = TableDef(
     name="episodes",
@@ -27,20 +26,9 @@ EPISODES = TableDef(
 REST_READ_ONLY = frozenset({"id", "local_date"})
 
 
-def _check_uid(uid: object) -> str:
-    if not isinstance(uid, str) or not ID_PATTERN.match(uid):
-        raise DomainValidationError({"id": ["must be 1-36 characters of A-Z a-z 0-9 _ -"]})
-    return uid
-
-
-def _body_uid(data: Mapping[str, Any], uid: str) -> None:
-    if "id" in data and data["id"] != uid:
-        raise DomainValidationError({"id": [f"does not match the id in the URL ({uid})"]})
-
-
 def episode_create(*, user: User, data: Mapping[str, Any], wire: str = REST) -> Episode:
     """Log a new episode. The client's ``id`` is used when given (409 if it exists)."""
-    uid = _check_uid(data["id"]) if data.get("id") is not None else new_uid()
+    uid = check_uid(data["id"]) if data.get("id") is not None else new_uid()
     row, _ = record_write(
         table=EPISODES, user=user, uid=uid, data=data, wire=wire, mode="create", ignore=REST_READ_ONLY,
     )  # fmt: skip
@@ -49,8 +37,8 @@ def episode_create(*, user: User, data: Mapping[str, Any], wire: str = REST) -> 
 
 def episode_put(*, user: User, uid: str, data: Mapping[str, Any], wire: str = REST) -> tuple[Episode, bool]:
     """Create or replace the episode ``uid`` (idempotent: what a retrying client needs)."""
-    _check_uid(uid)
-    _body_uid(data, uid)
+    check_uid(uid)
+    body_uid(data, uid)
     row, created = record_write(
         table=EPISODES, user=user, uid=uid, data=data, wire=wire, mode="put", ignore=REST_READ_ONLY,
     )  # fmt: skip
@@ -58,7 +46,7 @@ def episode_put(*, user: User, uid: str, data: Mapping[str, Any], wire: str = RE
 
 
 def episode_patch(*, user: User, uid: str, data: Mapping[str, Any], wire: str = REST) -> Episode:
-    _body_uid(data, uid)
+    body_uid(data, uid)
     row, _ = record_write(
         table=EPISODES, user=user, uid=uid, data=data, wire=wire, mode="patch", ignore=REST_READ_ONLY,
     )  # fmt: skip

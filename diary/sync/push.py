@@ -144,7 +144,7 @@ class _Plan:
         if new_rows:
             _insert(model, new_rows)
         if updates:
-            _bulk_update(self.table, updates, self.update_fields or list(self.table.spec.names))
+            _bulk_update(self.table, updates, self.update_fields or [*self.table.spec.names, *self.table.derived])
         if self.table.topic:
             written = [r["uid"] for r in new_rows] + [r.uid for r in updates]
             outbox_enqueue(user_id=user_id, topic=self.table.topic, payloads=[{"uids": written}])
@@ -227,7 +227,7 @@ def _plan(
             plan.writes[uid] = (values, None)
             continue
         pk, seq, deleted_at, stored = found
-        if values.get("created_at") is None:
+        if "created_at" in table.spec.names and values.get("created_at") is None:
             values["created_at"] = stored.get("created_at")  # keep when the row was first logged
         # Compare the columns the client sent (a record without created_at is not "different").
         same = deleted_at is None and all(stored[k] == values[k] for k in record.keys() & stored.keys())
@@ -245,7 +245,32 @@ def _plan(
             outcome.conflict(table.name, uid)
             continue
         plan.writes.setdefault(uid, (None, found[0]))
+    if table.max_live_rows is not None:
+        _limit_live_rows(table, user.pk, plan, existing, outcome)
     return plan
+
+
+def _limit_live_rows(
+    table: TableDef,
+    user_id: int,
+    plan: _Plan,
+    existing: dict[str, tuple[int, int, Any, dict[str, Any]]],
+    outcome: _Outcome,
+) -> None:
+    """Reject, by id, the creates that would take the person past the table's limit (in push order)."""
+    assert table.max_live_rows is not None
+    creates = [
+        uid
+        for uid, (values, _) in plan.writes.items()
+        if values is not None and (uid not in existing or existing[uid][2] is not None)
+    ]
+    if not creates:
+        return
+    deleting = sum(1 for values, _ in plan.writes.values() if values is None)
+    live = table.model._default_manager.filter(user_id=user_id, deleted_at__isnull=True).count() - deleting
+    for uid in creates[max(0, table.max_live_rows - live) :]:
+        del plan.writes[uid]
+        outcome.reject(table.name, uid, "id", table.too_many)
 
 
 def _clean(

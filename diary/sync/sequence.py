@@ -42,3 +42,33 @@ def sequence_claim(*, user_id: int, count: int = 1) -> int:
 
 def sequence_current(*, user_id: int) -> int:
     return SyncState.objects.filter(user_id=user_id).values_list("seq", flat=True).get()
+
+
+def sequence_claim_many(*, counts: dict[int, int]) -> dict[int, int]:
+    """``sequence_claim`` for many people in one statement (server jobs writing for a batch of people).
+
+    Returns the first claimed value per person. Takes the rows in user-id order, so two batch jobs
+    never deadlock on each other; callers that lock rows first must lock these sequence rows before.
+    """
+    if not counts:
+        return {}
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("sequence_claim_many must run inside a transaction")
+    if any(n < 1 for n in counts.values()):
+        raise ValueError("every count must be at least 1")
+    if connection.vendor != "postgresql":
+        return {user_id: sequence_claim(user_id=user_id, count=counts[user_id]) for user_id in sorted(counts)}
+    users = sorted(counts)
+    table = SyncState._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {table} AS s SET seq = s.seq + v.n
+                FROM (SELECT unnest(%s::bigint[]) AS user_id, unnest(%s::bigint[]) AS n) AS v
+                WHERE s.user_id = v.user_id RETURNING s.user_id, s.seq""",
+            [users, [counts[u] for u in users]],
+        )
+        found = {int(user_id): int(seq) - counts[int(user_id)] + 1 for user_id, seq in cursor.fetchall()}
+    missing = set(counts) - set(found)
+    if missing:
+        raise SyncState.DoesNotExist(f"no sync state for users {sorted(missing)}")
+    return found

@@ -32,6 +32,16 @@ class TableDef:
     id_column: str | None = None
     # Values for columns a write left null, taken from the person (an episode's zone: where they are).
     user_defaults: Callable[[User], dict[str, Any]] = lambda user: {}
+    # Server columns computed from a row's values on every write (a reminder's next fire time);
+    # ``derived`` names them so a bulk update writes them too.
+    derive: Callable[[dict[str, Any], User], dict[str, Any]] | None = None
+    derived: tuple[str, ...] = ()
+    # At most this many live rows per person (reminders: 50); a create beyond it is refused.
+    max_live_rows: int | None = None
+
+    @property
+    def too_many(self) -> str:
+        return f"at most {self.max_live_rows} {self.name} per person; delete one first"
 
     @property
     def label(self) -> str:
@@ -41,3 +51,5 @@ class TableDef:
         for key, default in self.user_defaults(user).items():
             if values.get(key) is None:
                 values[key] = default
+        if self.derive is not None:
+            values.update(self.derive(values, user))

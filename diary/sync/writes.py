@@ -18,10 +18,23 @@ from diary.core.errors import Conflict, DomainValidationError
 from diary.core.fields import now_ms
 from diary.outbox.services import outbox_enqueue
 from diary.sync.models import SyncedRow
-from diary.sync.sequence import new_uid, sequence_claim
+from diary.sync.sequence import ID_PATTERN, new_uid, sequence_claim
 from diary.sync.tables import TableDef
 
 Mode = Literal["create", "put", "patch"]
+
+
+def check_uid(uid: object) -> str:
+    """A client id (SYNC.md rule 5) given over REST: in the body of a POST or in a URL."""
+    if not isinstance(uid, str) or not ID_PATTERN.match(uid):
+        raise DomainValidationError({"id": ["must be 1-36 characters of A-Z a-z 0-9 _ -"]})
+    return uid
+
+
+def body_uid(data: Mapping[str, Any], uid: str) -> None:
+    """An id in the body of a PUT or PATCH must be the one in the URL."""
+    if "id" in data and data["id"] != uid:
+        raise DomainValidationError({"id": [f"does not match the id in the URL ({uid})"]})
 
 
 def _current_values(table: TableDef, row: SyncedRow) -> dict[str, Any]:
@@ -65,6 +78,10 @@ def record_write(
         assert values is not None
         now = now_ms()
         created = not live
+        if created and table.max_live_rows is not None:
+            count = table.model._default_manager.filter(user_id=user_id, deleted_at__isnull=True).count()
+            if count >= table.max_live_rows:
+                raise DomainValidationError({table.name: [table.too_many]})
         if row is None:
             row = table.model(user_id=user_id, uid=uid)
         table.fill_defaults(values, user)

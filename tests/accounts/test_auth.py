@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from diary.accounts.models import User
 from diary.accounts.throttles import AuthBurstThrottle, AuthThrottle
 from diary.sync.models import SyncState
+from reminders.models import ReminderRule
 from tests.conftest import PASSWORD, assert_error, client_for, episode_body, make_user
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,10 @@ class TestRegister:
         assert body["user"]["timezone"] == "Australia/Adelaide"
         assert body["user"]["wake_time"] == "06:30" and body["user"]["is_clinician"] is False
         user = User.objects.get(email="new.person@example.com")
-        assert SyncState.objects.get(user=user).seq == 1
+        # The sequence starts at 1 and stamped the two default reminders (water, evening stretch).
+        kinds = sorted(ReminderRule.objects.filter(user=user).values_list("kind", flat=True))
+        assert kinds == ["hydration", "stretching"]
+        assert SyncState.objects.get(user=user).seq == 1 + len(kinds)
         assert "password" not in body["user"]
         me = APIClient()
         me.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access']}")

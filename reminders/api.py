@@ -1,0 +1,181 @@
+"""Thin REST views: reminders, the notification inbox, push devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from diary.core.api import IsDiaryOwner, json_object
+from diary.core.openapi import ERRORS, ErrorSerializer, spec_serializer
+from diary.core.pagination import DiaryCursorPagination
+from reminders import devices, inbox, selectors, services
+from reminders.models import Notification
+from reminders.render import device_to_rest, notification_to_rest, reminder_to_rest
+from reminders.spec import NOTIFICATION, REMINDER
+
+_ID_FIELD = {"id": serializers.RegexField(r"^[A-Za-z0-9_-]{1,36}$", required=False, help_text="client-generated id")}
+ReminderIn = spec_serializer(REMINDER, "ReminderIn", for_input=True, extra=_ID_FIELD)
+ReminderOut = spec_serializer(
+    REMINDER,
+    "Reminder",
+    for_input=False,
+    extra={
+        "id": serializers.CharField(),
+        "next_fire_at": serializers.DateTimeField(allow_null=True, help_text="when it fires next (UTC)"),
+    },
+)
+ReminderList = inline_serializer("ReminderList", {"results": ReminderOut(many=True)})
+NotificationIn = spec_serializer(NOTIFICATION, "NotificationIn", for_input=True)
+NotificationOut = spec_serializer(NOTIFICATION, "Notification", for_input=False, extra={"id": serializers.CharField()})
+DeviceIn = inline_serializer(
+    "DeviceIn",
+    {
+        "platform": serializers.ChoiceField(choices=["webpush", "fcm", "apns"]),
+        "token": serializers.CharField(help_text="FCM registration token, APNs device token, or Web Push endpoint"),
+        "keys": inline_serializer(
+            "WebPushKeys", {"p256dh": serializers.CharField(), "auth": serializers.CharField()}, required=False
+        ),
+        "label": serializers.CharField(required=False, max_length=120),
+    },
+)
+
+
+class DeviceOut(serializers.Serializer):
+    id = serializers.CharField()
+    platform = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    last_success_at = serializers.DateTimeField(allow_null=True)
+    deactivated_at = serializers.DateTimeField(allow_null=True)
+
+
+_CONFLICT = {409: OpenApiResponse(ErrorSerializer, description="a reminder with this id exists")}
+
+
+class ReminderCollectionApi(APIView):
+    permission_classes = [IsDiaryOwner]
+
+    @extend_schema(
+        operation_id="v1_reminders_list", responses={200: ReminderList, **ERRORS}, summary="List reminders (at most 50)"
+    )
+    def get(self, request: Request) -> Response:
+        rules = selectors.reminder_list(user=request.user)  # type: ignore[arg-type]
+        return Response({"results": [reminder_to_rest(r) for r in rules]})
+
+    @extend_schema(request=ReminderIn, responses={201: ReminderOut, **ERRORS, **_CONFLICT}, summary="Add a reminder")
+    def post(self, request: Request) -> Response:
+        rule = services.reminder_create(user=request.user, data=json_object(request))  # type: ignore[arg-type]
+        return Response(reminder_to_rest(rule), status=201, headers={"Location": f"/api/v1/reminders/{rule.uid}"})
+
+
+class ReminderDetailApi(APIView):
+    permission_classes = [IsDiaryOwner]
+
+    def _get(self, request: Request, uid: str) -> Any:
+        rule = selectors.reminder_get(user=request.user, uid=uid)  # type: ignore[arg-type]
+        if rule is None:
+            raise Http404
+        return rule
+
+    @extend_schema(responses={200: ReminderOut, **ERRORS})
+    def get(self, request: Request, uid: str) -> Response:
+        return Response(reminder_to_rest(self._get(request, uid)))
+
+    @extend_schema(request=ReminderIn, responses={200: ReminderOut, 201: ReminderOut, **ERRORS})
+    def put(self, request: Request, uid: str) -> Response:
+        rule, created = services.reminder_put(user=request.user, uid=uid, data=json_object(request))  # type: ignore[arg-type]
+        return Response(reminder_to_rest(rule), status=201 if created else 200)
+
+    @extend_schema(request=ReminderIn(partial=True), responses={200: ReminderOut, **ERRORS})
+    def patch(self, request: Request, uid: str) -> Response:
+        rule = services.reminder_patch(user=request.user, uid=uid, data=json_object(request))  # type: ignore[arg-type]
+        return Response(reminder_to_rest(rule))
+
+    @extend_schema(responses={204: None, **ERRORS})
+    def delete(self, request: Request, uid: str) -> Response:
+        services.reminder_delete(user=request.user, uid=uid)  # type: ignore[arg-type]
+        return Response(status=204)
+
+
+class NotificationPagination(DiaryCursorPagination):
+    ordering = ("-scheduled_for", "-id")
+
+
+class NotificationCollectionApi(generics.GenericAPIView[Notification]):
+    permission_classes = [IsDiaryOwner]
+    serializer_class = NotificationOut
+    pagination_class = NotificationPagination
+
+    def get_queryset(self) -> Any:
+        unread = self.request.query_params.get("unread") in ("1", "true")
+        return selectors.notification_list(user=self.request.user, unread=unread)  # type: ignore[arg-type]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("unread", bool, description="only those not yet answered")],
+        responses={200: NotificationOut(many=True), **ERRORS},
+        summary="The inbox, newest first",
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([notification_to_rest(n) for n in page or ()])
+
+
+class NotificationDetailApi(APIView):
+    permission_classes = [IsDiaryOwner]
+
+    @extend_schema(responses={200: NotificationOut, **ERRORS})
+    def get(self, request: Request, uid: str) -> Response:
+        n = selectors.notification_get(user=request.user, uid=uid)  # type: ignore[arg-type]
+        if n is None:
+            raise Http404
+        return Response(notification_to_rest(n))
+
+    @extend_schema(
+        request=NotificationIn(partial=True),
+        responses={200: NotificationOut, **ERRORS},
+        summary="Report delivery or the person's answer (done, snoozed with snooze_min, dismissed)",
+    )
+    def patch(self, request: Request, uid: str) -> Response:
+        n = inbox.notification_update(user=request.user, uid=uid, data=json_object(request))  # type: ignore[arg-type]
+        return Response(notification_to_rest(n))
+
+    @extend_schema(responses={204: None, **ERRORS})
+    def delete(self, request: Request, uid: str) -> Response:
+        inbox.notification_delete(user=request.user, uid=uid)  # type: ignore[arg-type]
+        return Response(status=204)
+
+
+class DeviceCollectionApi(APIView):
+    permission_classes = [IsDiaryOwner]
+
+    @extend_schema(
+        operation_id="v1_devices_list",
+        responses={200: inline_serializer("DeviceList", {"results": DeviceOut(many=True)}), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"results": [device_to_rest(d) for d in selectors.device_list(user=request.user)]})  # type: ignore[arg-type]
+
+    @extend_schema(
+        request=DeviceIn,
+        responses={200: DeviceOut, 201: DeviceOut, **ERRORS},
+        summary="Register a push target (the same token again refreshes it)",
+    )
+    def post(self, request: Request) -> Response:
+        device, created = devices.device_register(user=request.user, data=json_object(request))  # type: ignore[arg-type]
+        return Response(device_to_rest(device), status=201 if created else 200)
+
+
+class DeviceDetailApi(APIView):
+    permission_classes = [IsDiaryOwner]
+
+    @extend_schema(responses={204: None, **ERRORS}, summary="Remove a push target")
+    def delete(self, request: Request, uid: str) -> Response:
+        devices.device_remove(user=request.user, uid=uid)  # type: ignore[arg-type]
+        return Response(status=204)

@@ -1,0 +1,165 @@
+"""The in-app inbox: server-created notifications, their push deliveries, the person's answers.
+
+Every notification is an inbox row first (synced, so the app shows it even when every push fails)
+and, in the same transaction, one pending ``PushDelivery`` per active device: the push outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from diary.accounts.models import User
+from diary.checkins.water import water_log
+from diary.core.fields import REST
+from diary.outbox.registry import handles
+from diary.sync.models import SyncState
+from diary.sync.sequence import new_uid, sequence_claim_many
+from diary.sync.writes import record_delete, record_write
+from reminders.models import Device, Notification, PushDelivery, ReminderRule
+from reminders.tables import NOTIFICATION_UPDATED, NOTIFICATIONS
+from reminders.timing import rule_next_fire, rule_values
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    user_id: int
+    kind: str  # reminder | alert | suggestion | share
+    title: str
+    body: str
+    scheduled_for: dt.datetime
+    rule_id: int | None = None
+    reminder_id: str | None = None
+    alert_id: str | None = None
+
+
+def notifications_create(*, items: list[NewNotification]) -> list[Notification]:
+    """Inbox rows plus their pending pushes, in the caller's transaction; pushes queued after commit.
+
+    Callers that already hold some of the people's rows must have locked the people's sequence rows
+    first (lock order); this claims the sequence for everyone in ``items`` in one statement.
+    """
+    if not items:
+        return []
+    counts: dict[int, int] = defaultdict(int)
+    for item in items:
+        counts[item.user_id] += 1
+    with transaction.atomic():
+        firsts = sequence_claim_many(counts=dict(counts))
+        rows = []
+        for item in items:
+            seq = firsts[item.user_id]
+            firsts[item.user_id] += 1
+            rows.append(
+                Notification(
+                    user_id=item.user_id, uid=new_uid(), seq=seq, kind=item.kind, rule_id=item.rule_id,
+                    reminder_id=item.reminder_id, alert_id=item.alert_id, title=item.title[:200], body=item.body,
+                    scheduled_for=item.scheduled_for,
+                )
+            )  # fmt: skip
+        made = Notification.objects.bulk_create(rows, batch_size=2000)
+        deliveries_create(notifications=made)
+    return made
+
+
+def deliveries_create(*, notifications: list[Notification]) -> list[int]:
+    """One pending push per active device of each notification's person; queued after commit."""
+    by_user: dict[int, list[Notification]] = defaultdict(list)
+    for n in notifications:
+        by_user[n.user_id].append(n)
+    devices = Device.objects.filter(user_id__in=list(by_user), active=True).values_list("pk", "user_id")
+    later = timezone.now() + dt.timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
+    pending = [
+        PushDelivery(notification=n, device_id=device_id, next_attempt_at=later)
+        for device_id, user_id in devices
+        for n in by_user[user_id]
+    ]
+    ids = [d.pk for d in PushDelivery.objects.bulk_create(pending, batch_size=2000)]
+    if ids:
+        transaction.on_commit(lambda: publish_deliveries(ids))
+    return ids
+
+
+def publish_deliveries(ids: list[int]) -> None:
+    """Wake workers to send these pushes. Never raises: the sweeper takes them if this is lost."""
+    from reminders.tasks import push_send
+
+    chunk = settings.PUSH_BATCH_SIZE
+    for start in range(0, len(ids), chunk):
+        try:
+            push_send.apply_async(args=[ids[start : start + chunk]])
+        except Exception as exc:  # any broker error
+            log.warning("push publish failed, the sweeper will retry: deliveries=%s error=%s", len(ids), exc)
+            return
+
+
+def notification_notify(*, user: User, kind: str, title: str, body: str, alert_id: str | None = None) -> Notification:
+    """One notification now (suggestions, shares, alerts): inbox row and pushes."""
+    with transaction.atomic():
+        SyncState.objects.select_for_update().filter(user_id=user.pk).exists()
+        (made,) = notifications_create(
+            items=[
+                NewNotification(
+                    user_id=user.pk, kind=kind, title=title, body=body, scheduled_for=timezone.now(), alert_id=alert_id
+                )
+            ]
+        )
+    return made
+
+
+def notification_update(*, user: User, uid: str, data: Mapping[str, Any]) -> Notification:
+    """The person's answer (REST): the same columns and effects as a sync push of the row."""
+    row, _ = record_write(table=NOTIFICATIONS, user=user, uid=uid, data=data, wire=REST, mode="patch")
+    return row  # type: ignore[return-value]
+
+
+def notification_delete(*, user: User, uid: str) -> None:
+    record_delete(table=NOTIFICATIONS, user_id=user.pk, uid=uid)
+
+
+@handles(NOTIFICATION_UPDATED)
+def notification_answered(user_id: int, payload: dict[str, Any]) -> None:
+    """Act on what the person answered: "done" on a hydration reminder logs a glass; "snoozed"
+    brings the reminder back after ``snooze_min``. Idempotent (a glass per notification; the snooze
+    instant comes from ``acted_at``)."""
+    if payload.get("deleted"):
+        return
+    rows = Notification.objects.filter(user_id=user_id, uid__in=payload.get("uids", []), deleted_at__isnull=True)
+    for n in rows.select_related("rule"):
+        if n.kind != "reminder" or n.rule is None or n.action is None:
+            continue
+        acted_at = n.acted_at or n.server_updated_at
+        if n.action == "done" and n.rule.kind == "hydration":
+            water_log(
+                user=User.objects.get(pk=user_id),
+                data={"id": f"n-{n.uid}", "logged_at": acted_at.isoformat(), "amount_ml": settings.GLASS_ML},
+                source="reminder",
+                notification_uid=n.uid,
+            )
+        elif n.action == "snoozed" and n.snooze_min:
+            reminder_snooze(rule=n.rule, until=acted_at + dt.timedelta(minutes=n.snooze_min))
+
+
+def reminder_snooze(*, rule: ReminderRule, until: dt.datetime) -> bool:
+    """Bring the rule back at ``until`` (a server column: no sync stamp). A snooze in the past is void."""
+    if until <= timezone.now():
+        return False
+    with transaction.atomic():
+        SyncState.objects.select_for_update().filter(user_id=rule.user_id).exists()
+        fresh = ReminderRule.objects.select_for_update().select_related("user").get(pk=rule.pk)
+        if fresh.deleted_at is not None or not fresh.enabled:
+            return False
+        fresh.snooze_until = until
+        fresh.next_fire_at = rule_next_fire(rule_values(fresh), fresh.user, after=timezone.now(), snooze_until=until)
+        fresh.save(update_fields=["snooze_until", "next_fire_at"])
+    return True

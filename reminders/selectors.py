@@ -1,0 +1,65 @@
+"""Reads for reminders: adaptive days, the inbox, devices."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from diary.accounts.models import User
+from diary.checkins.models import CheckIn
+from diary.core.fields import zone
+from reminders.models import Device, Notification, ReminderRule
+from reminders.timing import is_adaptive
+
+# A check-in that calls for more water: heat, or hard exercise.
+THIRSTY = Q(hot_weather=True) | Q(exercise_intensity="vigorous")
+
+
+def _recent_days(user: User) -> tuple[dt.date, dt.date]:
+    today = timezone.now().astimezone(zone(user.current_timezone)).date()
+    return today - dt.timedelta(days=1), today + dt.timedelta(days=1)
+
+
+def adaptive_days(user: User, values: Mapping[str, Any]) -> frozenset[dt.date]:
+    """Local days (around today) on which an adaptive hydration rule fires more often."""
+    if not is_adaptive(values):
+        return frozenset()
+    return adaptive_days_for([user.pk], _recent_days(user)).get(user.pk, frozenset())
+
+
+def adaptive_days_for(user_ids: Iterable[int], span: tuple[dt.date, dt.date]) -> dict[int, frozenset[dt.date]]:
+    """Thirsty days per person in one query (the dispatcher asks for a whole batch)."""
+    found: dict[int, set[dt.date]] = {}
+    rows = CheckIn.objects.filter(
+        THIRSTY, user_id__in=list(user_ids), deleted_at__isnull=True, date__gte=span[0], date__lte=span[1]
+    ).values_list("user_id", "date")
+    for user_id, day in rows:
+        found.setdefault(user_id, set()).add(day)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def reminder_list(*, user: User) -> QuerySet[ReminderRule]:
+    return ReminderRule.objects.filter(user_id=user.pk, deleted_at__isnull=True).order_by("kind", "uid")
+
+
+def reminder_get(*, user: User, uid: str) -> ReminderRule | None:
+    return ReminderRule.objects.filter(user_id=user.pk, uid=uid, deleted_at__isnull=True).first()
+
+
+def notification_list(*, user: User, unread: bool = False) -> QuerySet[Notification]:
+    rows = Notification.objects.filter(user_id=user.pk, deleted_at__isnull=True)
+    if unread:
+        rows = rows.filter(action__isnull=True)
+    return rows.order_by("-scheduled_for", "-id")
+
+
+def notification_get(*, user: User, uid: str) -> Notification | None:
+    return Notification.objects.filter(user_id=user.pk, uid=uid, deleted_at__isnull=True).first()
+
+
+def device_list(*, user: User) -> QuerySet[Device]:
+    return Device.objects.filter(user_id=user.pk).order_by("created_at")
