@@ -45,6 +45,8 @@ class Schedule:
     fire_at: dt.datetime | None = None
 
     def __post_init__(self) -> None:
+        if self.kind not in ("interval", "times", "once"):
+            raise ValueError(f"unknown schedule kind {self.kind!r}")
         if self.kind == "interval":
             if not self.interval_min or self.interval_min < 1:
                 raise ValueError("an interval schedule needs interval_min >= 1")
@@ -145,10 +147,14 @@ def next_fire(
         assert schedule.fire_at is not None
         fire_at = schedule.fire_at.astimezone(UTC)
         return fire_at if fire_at > after else None
-    # Start a day early: yesterday's window may run past midnight into today.
-    day = after.astimezone(zone).date() - dt.timedelta(days=1)
+    # Yesterday's window may run past midnight into today; otherwise today is the place to start.
+    crosses = schedule.kind == "interval" and schedule.window_end < schedule.window_start  # type: ignore[operator]
+    day = after.astimezone(zone).date() - dt.timedelta(days=1 if crosses else 0)
     for _ in range(_HORIZON_DAYS):
-        for instant in fires_on(schedule, day, zone, interval_for):
+        # Wall-clock order is instant order (first occurrences; a gap maps to its jump), so the first
+        # candidate after ``after`` is the answer and the rest of the day need not be converted.
+        for local in day_clock_times(schedule, day, interval_for):
+            instant = local_to_utc(local.date(), local.time(), zone)
             if instant > after:
                 return instant
         day += dt.timedelta(days=1)
