@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from diary.accounts.models import User
@@ -67,24 +67,65 @@ def notifications_create(*, items: list[NewNotification]) -> list[Notification]:
                     scheduled_for=item.scheduled_for,
                 )
             )  # fmt: skip
-        made = Notification.objects.bulk_create(rows, batch_size=2000)
+        made = _insert(rows)
         deliveries_create(notifications=made)
     return made
 
 
+_COLUMNS = ("user_id", "uid", "seq", "kind", "rule_id", "reminder_id", "alert_id", "title", "body", "scheduled_for")
+_TYPES = ("bigint", "text", "bigint", "text", "bigint", "text", "text", "text", "text", "timestamptz")
+
+
+def _insert(rows: list[Notification]) -> list[Notification]:
+    """Insert and learn the ids. On PostgreSQL one INSERT ... SELECT FROM unnest(arrays) RETURNING id:
+    the dispatcher's 10,000 rows in a fraction of bulk_create's time (no per-value SQL preparation)."""
+    if connection.vendor != "postgresql":
+        return Notification.objects.bulk_create(rows, batch_size=2000)
+    table = Notification._meta.db_table
+    arrays = [[getattr(r, c) for r in rows] for c in _COLUMNS]
+    unnest = ", ".join(f"%s::{t}[]" for t in _TYPES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {table} ({", ".join(_COLUMNS)}, server_updated_at)
+                SELECT *, now() FROM unnest({unnest}) RETURNING id, user_id, uid""",
+            arrays,
+        )
+        ids = {(user_id, uid): pk for pk, user_id, uid in cursor.fetchall()}
+    for row in rows:
+        row.pk = ids[(row.user_id, row.uid)]  # matched by key: RETURNING promises no order
+        row._state.adding = False
+    return rows
+
+
 def deliveries_create(*, notifications: list[Notification]) -> list[int]:
     """One pending push per active device of each notification's person; queued after commit."""
-    by_user: dict[int, list[Notification]] = defaultdict(list)
-    for n in notifications:
-        by_user[n.user_id].append(n)
-    devices = Device.objects.filter(user_id__in=list(by_user), active=True).values_list("pk", "user_id")
+    if not notifications:
+        return []
     later = timezone.now() + dt.timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
-    pending = [
-        PushDelivery(notification=n, device_id=device_id, next_attempt_at=later)
-        for device_id, user_id in devices
-        for n in by_user[user_id]
-    ]
-    ids = [d.pk for d in PushDelivery.objects.bulk_create(pending, batch_size=2000)]
+    if connection.vendor == "postgresql":
+        # Joined in the database: no device list or delivery objects in Python.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {PushDelivery._meta.db_table}
+                        (notification_id, device_id, status, attempts, next_attempt_at, last_error)
+                    SELECT n.id, d.id, %s, 0, %s, ''
+                    FROM unnest(%s::bigint[], %s::bigint[]) AS n(id, user_id)
+                    JOIN {Device._meta.db_table} d ON d.user_id = n.user_id AND d.active
+                    RETURNING id""",
+                [PushDelivery.PENDING, later, [n.pk for n in notifications], [n.user_id for n in notifications]],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+    else:
+        by_user: dict[int, list[Notification]] = defaultdict(list)
+        for n in notifications:
+            by_user[n.user_id].append(n)
+        devices = Device.objects.filter(user_id__in=list(by_user), active=True).values_list("pk", "user_id")
+        pending = [
+            PushDelivery(notification=n, device_id=device_id, next_attempt_at=later)
+            for device_id, user_id in devices
+            for n in by_user[user_id]
+        ]
+        ids = [d.pk for d in PushDelivery.objects.bulk_create(pending, batch_size=2000)]
     if ids:
         transaction.on_commit(lambda: publish_deliveries(ids))
     return ids

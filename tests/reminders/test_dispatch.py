@@ -141,9 +141,7 @@ class TestOnePerson:
         clock.move_to(at("2026-01-13T10:00:05"))
         assert dispatch_due().fired == 1
 
-    def test_adaptive_hydration_comes_more_often_on_a_hot_day(
-        self, owner: User, clock: time_machine.Traveller
-    ) -> None:
+    def test_adaptive_hydration_comes_more_often_on_a_hot_day(self, owner: User, clock: time_machine.Traveller) -> None:
         client_for(owner).post("/api/v1/reminders", water_rule(adaptive=True), format="json")
         assert ReminderRule.objects.get(user=owner).next_fire_at == at("2026-01-13T08:00")
         clock.move_to(at("2026-01-13T08:00:05"))
