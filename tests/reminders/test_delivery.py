@@ -24,22 +24,19 @@ from reminders.models import Device, Notification, PushDelivery, ReminderRule
 from reminders.tasks import dispatch_reminders, push_sweep
 from tests.conftest import assert_error, client_for
 from tests.diary.test_outbox import _reset_producer_pool
-from tests.reminders.pushservers import Subscription, WebPushService, b64url, ec_public_raw, private_pem
+from tests.reminders.conftest import KEY_ID, TEAM_ID, TOPIC
+from tests.reminders.pushservers import (
+    ApnsServer,
+    FcmServer,
+    Subscription,
+    TlsFiles,
+    WebPushService,
+    b64url,
+    ec_public_raw,
+    private_pem,
+)
 
 SUBJECT = "mailto:ops@example.com"
-
-
-@pytest.fixture(scope="module")
-def vapid_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-@pytest.fixture(scope="module")
-def push_service() -> Iterator[WebPushService]:
-    service = WebPushService()
-    service.start()
-    yield service
-    service.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -223,3 +220,37 @@ def test_a_real_worker_dispatches_and_pushes(push_service: WebPushService, vapid
     n = Notification.objects.get(user=user, rule=rule)
     assert [p["notification_id"] for p in received_for(push_service, sub)] == [n.uid]
     assert PushDelivery.objects.get(notification=n).status == "sent"
+
+
+@pytest.mark.django_db
+def test_fcm_and_apns_devices_receive_the_same_notification_id(
+    owner: User,
+    fcm_server: FcmServer,
+    fcm_credentials: str,
+    apns_server: ApnsServer,
+    apns_files: tuple[TlsFiles, str],
+) -> None:
+    """Configured from settings as in production (the environment), registered over the API."""
+    tls, p8 = apns_files
+    with override_settings(
+        FCM_CREDENTIALS_FILE=fcm_credentials, FCM_ENDPOINT=fcm_server.origin, APNS_KEY_FILE=p8, APNS_KEY_ID=KEY_ID,
+        APNS_TEAM_ID=TEAM_ID, APNS_TOPIC=TOPIC, APNS_HOST=apns_server.host, APNS_CA_FILE=tls.ca_file,
+    ):  # fmt: skip
+        registry.reset()
+        api = client_for(owner)
+        assert (
+            api.post(
+                "/api/v1/devices", {"platform": "fcm", "token": "fcm-token-" + "x" * 20}, format="json"
+            ).status_code
+            == 201
+        )
+        assert api.post("/api/v1/devices", {"platform": "apns", "token": "ab" * 32}, format="json").status_code == 201
+        apns_server.fail("cd" * 32, 410, "Unregistered")
+        assert api.post("/api/v1/devices", {"platform": "apns", "token": "cd" * 32}, format="json").status_code == 201
+        n = notification_notify(user=owner, kind="suggestion", title="Evening stretch", body="Calves and hamstrings")
+        result = deliveries_send(ids=list(PushDelivery.objects.values_list("pk", flat=True)))
+        registry.reset()
+    assert (result.sent, result.failed) == (2, 1)
+    assert fcm_server.messages[-1]["data"]["notification_id"] == n.uid
+    assert [r.payload["notification_id"] for r in apns_server.requests if r.device_token == "ab" * 32] == [n.uid]
+    assert list(Device.objects.filter(active=False).values_list("token", flat=True)) == ["cd" * 32]

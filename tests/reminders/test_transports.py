@@ -31,14 +31,12 @@ from tests.reminders.pushservers import (
     WebPushService,
     b64url,
     ec_public_raw,
-    make_tls_files,
     private_pem,
 )
 
 SUBJECT = "mailto:push@diary.example"
-PROJECT = "diary-test"
-CLIENT_EMAIL = f"pusher@{PROJECT}.iam.gserviceaccount.com"
-KEY_ID, TEAM_ID, TOPIC = "ABC123DEFG", "TEAM123456", "com.example.diary"
+from tests.reminders.conftest import KEY_ID, PROJECT, TEAM_ID, TOPIC  # noqa: E402
+
 DEVICE = "a1" * 32
 
 MESSAGE = PushMessage(
@@ -61,19 +59,6 @@ def refused_port() -> int:
 
 
 # --- Web Push ---------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def vapid_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-@pytest.fixture(scope="module")
-def push_service() -> Iterator[WebPushService]:
-    service = WebPushService()
-    service.start()
-    yield service
-    service.stop()
 
 
 @pytest.fixture
@@ -169,26 +154,6 @@ def test_webpush_connection_refused_is_transient(push_service: WebPushService, w
 # --- FCM --------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope="module")
-def fcm_server(sa_key: rsa.RSAPrivateKey) -> Iterator[FcmServer]:
-    server = FcmServer(project_id=PROJECT, client_email=CLIENT_EMAIL, public_key=sa_key.public_key())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def fcm_credentials(fcm_server: FcmServer, sa_key: rsa.RSAPrivateKey, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("fcm") / "service-account.json"
-    path.write_text(json.dumps(fcm_server.service_account_info(sa_key)))
-    return str(path)
-
-
 @pytest.fixture
 def fcm(fcm_server: FcmServer, fcm_credentials: str) -> Iterator[FcmTransport]:
     transport = FcmTransport(fcm_credentials, endpoint=fcm_server.origin)
@@ -281,27 +246,6 @@ def test_fcm_unreachable_endpoint_is_transient(fcm_credentials: str) -> None:
 
 
 # --- APNs -------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def apns_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-@pytest.fixture(scope="module")
-def apns_files(apns_key: ec.EllipticCurvePrivateKey, tmp_path_factory: pytest.TempPathFactory) -> tuple[TlsFiles, str]:
-    directory = tmp_path_factory.mktemp("apns")
-    p8 = directory / f"AuthKey_{KEY_ID}.p8"
-    p8.write_text(private_pem(apns_key))
-    return make_tls_files(directory), str(p8)
-
-
-@pytest.fixture(scope="module")
-def apns_server(apns_key: ec.EllipticCurvePrivateKey, apns_files: tuple[TlsFiles, str]) -> Iterator[ApnsServer]:
-    server = ApnsServer(apns_files[0], public_key=apns_key.public_key(), key_id=KEY_ID, team_id=TEAM_ID, topic=TOPIC)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
