@@ -1,9 +1,13 @@
 """The diary app's models live in their concern's subpackage; Django finds them through here."""
 
-from diary.alerts.models import Alert
+from diary.alerts.models import Alert, ThresholdChange, ThresholdOverride
 from diary.checkins.models import CheckIn, WaterIntake
 from diary.episodes.models import Episode
 from diary.outbox.models import OutboxEvent
+from diary.sharing.models import Share
 from diary.sync.models import SyncState
 
-__all__ = ["Alert", "CheckIn", "Episode", "OutboxEvent", "SyncState", "WaterIntake"]
+__all__ = [
+    "Alert", "CheckIn", "Episode", "OutboxEvent", "Share", "SyncState", "ThresholdChange", "ThresholdOverride",
+    "WaterIntake",
+]  # fmt: skip

@@ -1,15 +1,18 @@
 """/api/v1/ routes. Every path answers with and without a trailing slash (no redirects)."""
 
 from diary.accounts import api as accounts
+from diary.alerts import api as alerts
 from diary.checkins import api as checkins
 from diary.checkins import water_api as water
 from diary.core.api import slash_optional as p
 from diary.episodes import api as episodes
+from diary.sharing import api as sharing
 from diary.sync import api as sync
 from reminders import api as reminders
 
 _UID = r"(?P<uid>[^/]+)"
 _DATE = r"(?P<date>[^/]+)"
+_PID = r"(?P<pid>[^/]+)"
 
 urlpatterns = [
     p("auth/register", accounts.RegisterApi.as_view(), "auth-register"),
@@ -32,6 +35,19 @@ urlpatterns = [
     p(f"notifications/{_UID}", reminders.NotificationDetailApi.as_view(), "notification"),
     p("devices", reminders.DeviceCollectionApi.as_view(), "devices"),
     p(f"devices/{_UID}", reminders.DeviceDetailApi.as_view(), "device"),
+    p("alerts", alerts.AlertCollectionApi.as_view(), "alerts"),
+    p(f"alerts/{_UID}", alerts.AlertDetailApi.as_view(), "alert"),
+    p(f"alerts/{_UID}/acknowledge", alerts.AlertAcknowledgeApi.as_view(), "alert-acknowledge"),
+    p("shares", sharing.ShareCollectionApi.as_view(), "shares"),
+    p("shares/redeem", sharing.ShareRedeemApi.as_view(), "share-redeem"),
+    p(f"shares/{_UID}", sharing.ShareDetailApi.as_view(), "share"),
+    p(f"clinician/patients/{_PID}/alerts", alerts.ClinicianAlertsApi.as_view(), "clinician-alerts"),
+    p(
+        f"clinician/patients/{_PID}/alerts/{_UID}/acknowledge",
+        alerts.ClinicianAlertAcknowledgeApi.as_view(),
+        "clinician-alert-acknowledge",
+    ),
+    p(f"clinician/patients/{_PID}/thresholds", alerts.ClinicianThresholdsApi.as_view(), "clinician-thresholds"),
     p("sync/pull", sync.PullApi.as_view(), "sync-pull"),
     p("sync/push", sync.PushApi.as_view(), "sync-push"),
 ]

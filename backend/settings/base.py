@@ -182,6 +182,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth": cfg.env.str("THROTTLE_AUTH", default="20/min"),
         "auth_burst": cfg.env.str("THROTTLE_AUTH_BURST", default="5/sec"),
+        "redeem": cfg.env.str("THROTTLE_REDEEM", default="10/hour"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

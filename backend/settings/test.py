@@ -8,5 +8,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"auth": "1000/min", "auth_burst": "1000/sec"},
+    "DEFAULT_THROTTLE_RATES": {"auth": "1000/min", "auth_burst": "1000/sec", "redeem": "1000/min"},
 }

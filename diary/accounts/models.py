@@ -38,6 +38,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     device_timezone = models.CharField(max_length=64, blank=True)
     wake_time = models.TimeField(default=dt.time(7, 0))
     sleep_time = models.TimeField(default=dt.time(22, 30))
+    # Emailed when an urgent alert stays unacknowledged for 15 minutes (both or neither).
+    emergency_contact_name = models.CharField(max_length=120, blank=True)
+    emergency_contact_email = models.EmailField(blank=True)
     # Set only by an admin or `manage.py make_clinician`; never through the public API.
     is_clinician = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)

@@ -52,7 +52,8 @@ class MeSerializer(serializers.ModelSerializer[User]):
         model = User
         fields = [
             "email", "display_name", "timezone", "home_timezone", "device_timezone",
-            "wake_time", "sleep_time", "is_clinician", "date_joined",
+            "wake_time", "sleep_time", "emergency_contact_name", "emergency_contact_email", "is_clinician",
+            "date_joined",
         ]  # fmt: skip
         read_only_fields = ["email", "is_clinician", "date_joined"]
 
@@ -61,6 +62,12 @@ class MeSerializer(serializers.ModelSerializer[User]):
         sleep = attrs.get("sleep_time", getattr(self.instance, "sleep_time", None))
         if wake is not None and wake == sleep:
             raise serializers.ValidationError({"sleep_time": ["must differ from wake_time"]})
+        name = attrs.get("emergency_contact_name", getattr(self.instance, "emergency_contact_name", ""))
+        email = attrs.get("emergency_contact_email", getattr(self.instance, "emergency_contact_email", ""))
+        if email and not name:
+            raise serializers.ValidationError({"emergency_contact_name": ["name the contact as well as the email"]})
+        if name and not email:
+            raise serializers.ValidationError({"emergency_contact_email": ["give the contact's email as well"]})
         return attrs
 
 

@@ -63,7 +63,10 @@ _SCHEDULE_INPUTS = frozenset({"timezone", "home_timezone", "device_timezone", "w
 
 
 def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
-    allowed = {"display_name", "timezone", "home_timezone", "device_timezone", "wake_time", "sleep_time"}
+    allowed = {
+        "display_name", "timezone", "home_timezone", "device_timezone", "wake_time", "sleep_time",
+        "emergency_contact_name", "emergency_contact_email",
+    }  # fmt: skip
     unknown = set(changes) - allowed
     if unknown:
         raise DomainValidationError({k: ["cannot be changed here"] for k in sorted(unknown)})

@@ -12,3 +12,9 @@ class AuthThrottle(AnonRateThrottle):
 
 class AuthBurstThrottle(AuthThrottle):
     scope = "auth_burst"
+
+
+class RedeemThrottle(AuthThrottle):
+    """Per client address on redeeming sharing codes: guessing a 60-bit code is hopeless at this rate."""
+
+    scope = "redeem"

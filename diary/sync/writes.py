@@ -6,7 +6,7 @@ the person's sequence in commit order and raises the same downstream work.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from django.db import transaction
@@ -129,7 +129,7 @@ def _clean(
     return values
 
 
-def server_rows_create(*, table: TableDef, user_id: int, rows: list[Mapping[str, Any]]) -> list[SyncedRow]:
+def server_rows_create(*, table: TableDef, user_id: int, rows: Sequence[Mapping[str, Any]]) -> list[SyncedRow]:
     """Rows the server writes for a person (alerts, notifications): random ids, stamped like any write,
     so the person's next pull brings them. Runs in the caller's transaction if there is one."""
     with transaction.atomic():
@@ -140,3 +140,15 @@ def server_rows_create(*, table: TableDef, user_id: int, rows: list[Mapping[str,
         ]
         table.model._default_manager.bulk_create(made)
     return made
+
+
+def server_rows_touch(*, table: TableDef, user_id: int, rows: Sequence[SyncedRow], fields: list[str]) -> None:
+    """Save server changes to a person's rows (an alert resolved or acknowledged) with fresh stamps,
+    so the next pull brings them. Runs in the caller's transaction, after the sequence lock."""
+    if not rows:
+        return
+    with transaction.atomic():
+        first = sequence_claim(user_id=user_id, count=len(rows))
+        for i, row in enumerate(rows):
+            row.seq = first + i
+        table.model._default_manager.bulk_update(rows, [*fields, "seq"])

@@ -1,0 +1,168 @@
+"""Alerts for the person; alerts and thresholds for the clinicians they share with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from diary.alerts import services, thresholds
+from diary.alerts.models import Alert
+from diary.alerts.rules import THRESHOLD_NAMES
+from diary.core.api import IsDiaryOwner, json_object
+from diary.core.openapi import ERRORS
+from diary.core.pagination import DiaryCursorPagination
+from diary.sharing.api import IsClinician
+from diary.sharing.selectors import share_for_clinician
+
+
+def alert_to_rest(a: Alert) -> dict[str, Any]:
+    return {
+        "id": a.uid,
+        "rule": a.rule,
+        "severity": a.severity,
+        "title": a.title,
+        "guidance": a.guidance,
+        "evidence": a.evidence,
+        "numbers": a.numbers,
+        "ruleset_version": a.ruleset_version,
+        "episode_id": a.episode_id,
+        "status": a.status,
+        "opened_at": a.opened_at.isoformat(),
+        "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
+        "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+    }
+
+
+class AlertOut(serializers.Serializer):
+    id = serializers.CharField()
+    rule = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["urgent", "high", "watch"])
+    title = serializers.CharField()
+    guidance = serializers.CharField()
+    evidence = serializers.CharField(help_text='the numbers that crossed the threshold, e.g. "pain 9 >= 8"')
+    numbers = serializers.DictField()
+    ruleset_version = serializers.CharField()
+    episode_id = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=["open", "acknowledged", "resolved"])
+    opened_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+
+
+class AlertPagination(DiaryCursorPagination):
+    ordering = ("-opened_at", "-id")
+
+
+_STATUS = OpenApiParameter("status", str, enum=["open", "acknowledged", "resolved"])
+
+
+def _alerts(user_id: Any, request: Request) -> Any:
+    rows = Alert.objects.filter(user_id=user_id, deleted_at__isnull=True)
+    status = request.query_params.get("status")
+    if status is not None:
+        if status not in ("open", "acknowledged", "resolved"):
+            from diary.core.errors import DomainValidationError
+
+            raise DomainValidationError({"status": ["must be open, acknowledged or resolved"]})
+        rows = rows.filter(status=status)
+    return rows
+
+
+class AlertCollectionApi(generics.GenericAPIView[Alert]):
+    permission_classes = [IsDiaryOwner]
+    serializer_class = AlertOut
+    pagination_class = AlertPagination
+
+    @extend_schema(parameters=[_STATUS], responses={200: AlertOut(many=True), **ERRORS}, summary="Your alerts")
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(_alerts(request.user.pk, request))
+        return self.get_paginated_response([alert_to_rest(a) for a in page or ()])
+
+
+class AlertDetailApi(APIView):
+    permission_classes = [IsDiaryOwner]
+
+    @extend_schema(responses={200: AlertOut, **ERRORS})
+    def get(self, request: Request, uid: str) -> Response:
+        user: Any = request.user
+        alert = Alert.objects.filter(user_id=user.pk, uid=uid, deleted_at__isnull=True).first()
+        if alert is None:
+            raise Http404
+        return Response(alert_to_rest(alert))
+
+
+class AlertAcknowledgeApi(APIView):
+    permission_classes = [IsDiaryOwner]
+
+    @extend_schema(request=None, responses={200: AlertOut, **ERRORS}, summary="Acknowledge (stops the repeats)")
+    def post(self, request: Request, uid: str) -> Response:
+        user: Any = request.user
+        return Response(alert_to_rest(services.alert_acknowledge(patient=user, uid=uid, by=user)))
+
+
+def _share(request: Request, pid: str) -> Any:
+    share = share_for_clinician(clinician=request.user, uid=pid, scope="alerts")  # type: ignore[arg-type]
+    if share is None:
+        raise Http404  # no share, revoked, expired or without the alerts scope: nothing to see here
+    return share
+
+
+class ClinicianAlertsApi(generics.GenericAPIView[Alert]):
+    permission_classes = [IsClinician]
+    serializer_class = AlertOut
+    pagination_class = AlertPagination
+
+    @extend_schema(parameters=[_STATUS], responses={200: AlertOut(many=True), **ERRORS}, summary="A patient's alerts")
+    def get(self, request: Request, pid: str) -> Response:
+        share = _share(request, pid)
+        page = self.paginate_queryset(_alerts(share.patient_id, request))
+        return self.get_paginated_response([alert_to_rest(a) for a in page or ()])
+
+
+class ClinicianAlertAcknowledgeApi(APIView):
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=None, responses={200: AlertOut, **ERRORS}, summary="Acknowledge a patient's alert")
+    def post(self, request: Request, pid: str, uid: str) -> Response:
+        share = _share(request, pid)
+        alert = services.alert_acknowledge(patient=share.patient, uid=uid, by=request.user)  # type: ignore[arg-type]
+        return Response(alert_to_rest(alert))
+
+
+_NUMBERS: dict[str, serializers.Field] = {name: serializers.IntegerField() for name in THRESHOLD_NAMES}
+ThresholdsOut = inline_serializer(
+    "Thresholds",
+    {
+        "version": serializers.CharField(help_text="the patient's rule-set version: 1, then 1.N after N changes"),
+        "defaults": inline_serializer("ThresholdDefaults", _NUMBERS),
+        "yours": serializers.DictField(child=serializers.IntegerField()),
+        "effective": inline_serializer("ThresholdEffective", _NUMBERS),
+    },
+)
+
+
+class ClinicianThresholdsApi(APIView):
+    permission_classes = [IsClinician]
+
+    @extend_schema(responses={200: ThresholdsOut, **ERRORS}, summary="A patient's red-flag thresholds")
+    def get(self, request: Request, pid: str) -> Response:
+        share = _share(request, pid)
+        return Response(thresholds.thresholds_for_clinician(patient=share.patient, clinician=request.user))  # type: ignore[arg-type]
+
+    @extend_schema(
+        request=inline_serializer(
+            "ThresholdsIn", {n: serializers.IntegerField(required=False, allow_null=True) for n in THRESHOLD_NAMES}
+        ),
+        responses={200: ThresholdsOut, **ERRORS},
+        summary="Set (a number within safe bounds) or clear (null) your thresholds for this patient",
+    )
+    def put(self, request: Request, pid: str) -> Response:
+        share = _share(request, pid)
+        result = thresholds.thresholds_set(patient=share.patient, clinician=request.user, changes=json_object(request))  # type: ignore[arg-type]
+        return Response(result)

@@ -1,0 +1,188 @@
+"""Alert writes: evaluate the rules after a diary write, open / raise / resolve alerts, acknowledge.
+
+Runs in the outbox handler's transaction, so the alert, its inbox notification, its pending pushes
+and the clinicians' email intent commit together or not at all: nothing lost, nothing doubled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from diary.accounts.models import User
+from diary.alerts.models import Alert
+from diary.alerts.rules import (
+    SEVERITY_RANK,
+    URGENT,
+    CheckinFacts,
+    EpisodeFacts,
+    Finding,
+    episode_findings,
+    history_start,
+    window_findings,
+)
+from diary.alerts.tables import ALERTS
+from diary.alerts.thresholds import effective_thresholds
+from diary.checkins.models import CheckIn
+from diary.core.fields import zone
+from diary.episodes.models import Episode
+from diary.outbox.services import outbox_enqueue
+from diary.sync.models import SyncState
+from diary.sync.writes import server_rows_create, server_rows_touch
+
+LADDER_EVERY = dt.timedelta(minutes=15)
+LADDER_MAX_REPEATS = 4
+CONTACT_AFTER = dt.timedelta(minutes=15)
+WINDOW_DEDUPE = dt.timedelta(days=7)
+ALERT_CLINICIANS = "alert.clinicians"  # outbox: email the clinicians who share this person's alerts
+ALERT_CONTACT = "alert.contact"  # outbox: email the person's emergency contact
+_SYNCED = ["rule", "severity", "title", "guidance", "status", "opened_at", "acknowledged_at"]
+
+
+def episode_facts(e: Episode) -> EpisodeFacts:
+    return EpisodeFacts(
+        uid=e.uid, kind=e.kind, body_location=e.body_location, started_at=e.started_at, tz=e.tz,
+        duration_s=e.duration_s, pain=e.pain, symptoms=frozenset(e.symptoms or ()),
+    )  # fmt: skip
+
+
+def _lock_person(user_id: int) -> None:
+    SyncState.objects.select_for_update().filter(user_id=user_id).exists()  # lock order: sequence first
+
+
+def alerts_evaluate(*, user_id: int, episode_uids: Iterable[str] = (), now: dt.datetime | None = None) -> list[Alert]:
+    """Re-evaluate the named episodes and the person's window rules; returns the alerts that opened
+    (or rose in severity). Idempotent: the same episode evaluated twice opens nothing twice."""
+    now = now or timezone.now()
+    uids = list(dict.fromkeys(episode_uids))
+    with transaction.atomic():
+        _lock_person(user_id)
+        user = User.objects.get(pk=user_id)
+        if user.is_clinician:
+            return []
+        thresholds, version = effective_thresholds(user_id)
+        fresh: list[dict[str, Any]] = []
+        raised: list[Alert] = []
+        touched: list[Alert] = []
+        if uids:
+            live = {e.uid: e for e in Episode.objects.filter(user_id=user_id, uid__in=uids, deleted_at__isnull=True)}
+            existing = {
+                (a.episode_id, a.rule): a
+                for a in Alert.objects.select_for_update().filter(user_id=user_id, episode_id__in=uids)
+            }
+            for uid in uids:
+                episode = live.get(uid)
+                findings = episode_findings(episode_facts(episode), thresholds, now) if episode else []
+                for f in findings:
+                    alert = existing.get((uid, f.rule))
+                    if alert is None:
+                        fresh.append(_row(f, version, now))
+                    elif alert.status == "resolved" or SEVERITY_RANK[f.severity] > SEVERITY_RANK[alert.severity]:
+                        _apply(alert, f, version, now, reopen=alert.status == "resolved")
+                        raised.append(alert)
+                    elif alert.evidence != f.evidence:
+                        alert.evidence, alert.numbers = f.evidence, dict(f.numbers)
+                        alert.save(update_fields=["evidence", "numbers"])  # no new alert, no new stamp
+                fired = {f.rule for f in findings}
+                for (episode_id, rule), alert in existing.items():
+                    if episode_id == uid and rule not in fired and alert.status != "resolved":
+                        _resolve(alert, now)  # the edit (or delete) removed the cause
+                        touched.append(alert)
+        fresh += [_row(f, version, now) for f in _window(user, thresholds, now) if not _recent(user_id, f.rule, now)]
+        made = server_rows_create(table=ALERTS, user_id=user_id, rows=fresh) if fresh else []
+        server_rows_touch(table=ALERTS, user_id=user_id, rows=raised + touched, fields=_SYNCED + _LADDER + _WHY)
+        news: list[Alert] = [*made, *raised]  # type: ignore[list-item]
+        for alert in news:
+            _escalate_start(alert, user, now)
+    return news
+
+
+_LADDER = ["next_repeat_at", "repeats", "contact_due_at", "contact_notified_at", "resolved_at"]
+_WHY = ["ruleset_version", "evidence", "numbers"]
+
+
+def _row(f: Finding, version: str, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "rule": f.rule, "severity": f.severity, "title": f.title[:200], "guidance": f.guidance,
+        "episode_id": f.episode_uid, "status": "open", "opened_at": now, "ruleset_version": version,
+        "evidence": f.evidence, "numbers": dict(f.numbers),
+    }  # fmt: skip
+
+
+def _apply(alert: Alert, f: Finding, version: str, now: dt.datetime, *, reopen: bool) -> None:
+    alert.severity, alert.title, alert.guidance = f.severity, f.title[:200], f.guidance
+    alert.evidence, alert.numbers, alert.ruleset_version = f.evidence, dict(f.numbers), version
+    if reopen:
+        alert.status, alert.opened_at, alert.resolved_at, alert.acknowledged_at = "open", now, None, None
+        alert.repeats = 0
+
+
+def _resolve(alert: Alert, now: dt.datetime) -> None:
+    alert.status, alert.resolved_at = "resolved", now
+    alert.next_repeat_at = alert.contact_due_at = None
+
+
+def _recent(user_id: int, rule: str, now: dt.datetime) -> bool:
+    """Window rules: at most one alert per rule per rolling 7 days."""
+    return Alert.objects.filter(
+        user_id=user_id, rule=rule, episode_id__isnull=True, opened_at__gt=now - WINDOW_DEDUPE
+    ).exists()
+
+
+def _window(user: User, thresholds: Any, now: dt.datetime) -> list[Finding]:
+    today = now.astimezone(zone(user.current_timezone)).date()
+    first = history_start(thresholds, today)
+    since = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)  # zones: a day of slack
+    episodes = [
+        episode_facts(e)
+        for e in Episode.objects.filter(user_id=user.pk, deleted_at__isnull=True, started_at__gte=since)
+    ]
+    checkins = [
+        CheckinFacts(day=c.date, fluid_changes=c.fluid_changes)
+        for c in CheckIn.objects.filter(
+            user_id=user.pk, deleted_at__isnull=True, date__gte=today - dt.timedelta(days=6)
+        )
+    ]
+    return window_findings(episodes, checkins, thresholds, today)
+
+
+def _escalate_start(alert: Alert, user: User, now: dt.datetime) -> None:
+    """The first rung: the person at once (inbox + push); high and urgent: the sharing clinicians;
+    urgent: repeats every 15 minutes and, if named, the emergency contact after 15 minutes."""
+    from reminders.inbox import notification_notify
+
+    notification_notify(user=user, kind="alert", title=alert.title, body=alert_body(alert), alert_id=alert.uid)
+    if alert.severity in ("high", URGENT):
+        outbox_enqueue(user_id=user.pk, topic=ALERT_CLINICIANS, payloads=[{"alert": alert.uid}])
+    if alert.severity == URGENT:
+        alert.next_repeat_at = now + LADDER_EVERY
+        alert.contact_due_at = now + CONTACT_AFTER if user.emergency_contact_email else None
+        Alert.objects.filter(pk=alert.pk).update(
+            next_repeat_at=alert.next_repeat_at, contact_due_at=alert.contact_due_at
+        )
+
+
+def alert_body(alert: Alert) -> str:
+    return f"{alert.guidance}\n\nWhy: {alert.evidence}." if alert.evidence else alert.guidance
+
+
+def alert_acknowledge(*, patient: User, uid: str, by: User) -> Alert:
+    """Open -> acknowledged, by the person or a sharing clinician; stops the ladder. Idempotent."""
+    with transaction.atomic():
+        _lock_person(patient.pk)
+        alert = Alert.objects.select_for_update().filter(user_id=patient.pk, uid=uid, deleted_at__isnull=True).first()
+        if alert is None:
+            raise Http404
+        if alert.status == "open":
+            alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", timezone.now(), by
+            alert.next_repeat_at = alert.contact_due_at = None
+            server_rows_touch(
+                table=ALERTS, user_id=patient.pk, rows=[alert],
+                fields=["status", "acknowledged_at", "acknowledged_by", "next_repeat_at", "contact_due_at"],
+            )  # fmt: skip
+    return alert
