@@ -16,6 +16,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from diary.accounts.models import User
 from diary.accounts.services import user_make_clinician, user_register
 
+# The loopback push services (Web Push, FCM, APNs) for any test that needs a push to arrive.
+pytest_plugins = ["tests.push_fixtures"]
+
 PASSWORD = "a sturdy pass phrase 42"
 _counter = itertools.count(1)
 

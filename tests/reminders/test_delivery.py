@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from reminders.models import Device, Notification, PushDelivery, ReminderRule
 from reminders.tasks import dispatch_reminders, push_sweep
 from tests.conftest import assert_error, client_for
 from tests.diary.test_outbox import _reset_producer_pool
-from tests.reminders.conftest import KEY_ID, TEAM_ID, TOPIC
+from tests.push_fixtures import KEY_ID, TEAM_ID, TOPIC
 from tests.reminders.pushservers import (
     ApnsServer,
     FcmServer,
@@ -33,20 +32,14 @@ from tests.reminders.pushservers import (
     WebPushService,
     b64url,
     ec_public_raw,
-    private_pem,
 )
 
 SUBJECT = "mailto:ops@example.com"
 
 
 @pytest.fixture(autouse=True)
-def webpush_configured(vapid_key: ec.EllipticCurvePrivateKey) -> Iterator[None]:
-    with override_settings(
-        VAPID_PRIVATE_KEY=private_pem(vapid_key), VAPID_SUBJECT=SUBJECT, PUSH_ALLOW_LOOPBACK_ENDPOINTS=True
-    ):
-        registry.reset()
-        yield
-    registry.reset()
+def webpush_configured(webpush_on: None) -> None:
+    """Every test here runs with Web Push configured."""
 
 
 def subscribe(service: WebPushService, key: ec.EllipticCurvePrivateKey) -> Subscription:

@@ -35,7 +35,7 @@ from tests.reminders.pushservers import (
 )
 
 SUBJECT = "mailto:push@diary.example"
-from tests.reminders.conftest import KEY_ID, PROJECT, TEAM_ID, TOPIC  # noqa: E402
+from tests.push_fixtures import KEY_ID, PROJECT, TEAM_ID, TOPIC  # noqa: E402
 
 DEVICE = "a1" * 32
 

@@ -74,3 +74,19 @@ def apns_server(apns_key: ec.EllipticCurvePrivateKey, apns_files: tuple[TlsFiles
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def webpush_on(vapid_key: ec.EllipticCurvePrivateKey) -> Iterator[None]:
+    """The server configured for Web Push (VAPID) and allowed to reach the loopback push service."""
+    from django.test import override_settings
+
+    from reminders.delivery import registry
+
+    with override_settings(
+        VAPID_PRIVATE_KEY=private_pem(vapid_key), VAPID_SUBJECT="mailto:ops@example.com",
+        PUSH_ALLOW_LOOPBACK_ENDPOINTS=True,
+    ):  # fmt: skip
+        registry.reset()
+        yield
+    registry.reset()
