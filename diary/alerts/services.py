@@ -39,6 +39,9 @@ LADDER_EVERY = dt.timedelta(minutes=15)
 LADDER_MAX_REPEATS = 4
 CONTACT_AFTER = dt.timedelta(minutes=15)
 WINDOW_DEDUPE = dt.timedelta(days=7)
+# Per-episode rules alert on episodes from the last 7 days; older ones (an offline backlog synced at
+# last) still count in the window rules but raise no alarm of their own.
+BACKLOG_AGE = dt.timedelta(days=7)
 ALERT_CLINICIANS = "alert.clinicians"  # outbox: email the clinicians who share this person's alerts
 ALERT_CONTACT = "alert.contact"  # outbox: email the person's emergency contact
 _SYNCED = ["rule", "severity", "title", "guidance", "status", "opened_at", "acknowledged_at"]
@@ -77,6 +80,8 @@ def alerts_evaluate(*, user_id: int, episode_uids: Iterable[str] = (), now: dt.d
             }
             for uid in uids:
                 episode = live.get(uid)
+                if episode is not None and episode.started_at < now - BACKLOG_AGE:
+                    continue  # an old entry arriving from an offline backlog: history, not an emergency
                 findings = episode_findings(episode_facts(episode), thresholds, now) if episode else []
                 for f in findings:
                     alert = existing.get((uid, f.rule))

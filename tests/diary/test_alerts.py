@@ -300,3 +300,11 @@ def test_a_worker_killed_after_the_alert_but_before_delivery_loses_and_doubles_n
     assert pushed_ids(push_service, sub) == [note.uid]
     assert Alert.objects.filter(user=user).count() == 1
     assert Notification.objects.filter(user=user, kind="alert").count() == 1
+
+
+@pytest.mark.django_db
+def test_an_old_episode_from_an_offline_backlog_raises_no_alarm(owner: User) -> None:
+    log(owner, pain=10, started_at=(timezone.now() - dt.timedelta(days=20)).isoformat())
+    log(owner, pain=10, started_at=(timezone.now() - dt.timedelta(days=6)).isoformat())
+    run_outbox()
+    assert [a.rule for a in alerts(owner)] == ["severe_pain"]
