@@ -87,6 +87,11 @@ def seed_demo(*, days: int = 90, today: dt.date | None = None) -> DemoLogins:
                 data = _episode(rng, kind, day, tz, ex)
                 if dt.datetime.fromisoformat(str(data["started_at"])) < dt.datetime.now(tz):
                     episode_put(user=person, uid=f"demo{n:05d}", data=data)
+    # The person shares everything but free-text notes with the demo clinician.
+    from diary.sharing.services import share_invite, share_redeem
+
+    _, code = share_invite(patient=person, data={"scopes": ["episodes", "checkins", "insights", "alerts"]})
+    share_redeem(clinician=clinician, code=code)
     return logins
 
 
