@@ -25,9 +25,15 @@ def share_for_clinician(*, clinician: User, uid: str, scope: str | None = None) 
 
 
 def clinicians_sharing(*, patient_id: int, scope: str) -> list[User]:
-    """Clinicians with an active share of this person's ``scope`` (e.g. alerts)."""
+    """Clinicians with an active share of this person's ``scope`` (e.g. alerts) that covers today
+    (a share limited to a past date window does not hear about what happens now)."""
+    today = timezone.now().date()
     shares = shares_active().filter(patient_id=patient_id).select_related("clinician")
-    return [s.clinician for s in shares if scope in s.scopes and s.clinician is not None]
+    return [
+        s.clinician
+        for s in shares
+        if scope in s.scopes and s.clinician is not None and (s.window_end is None or s.window_end >= today)
+    ]
 
 
 def shares_of_patient(*, patient: User) -> QuerySet[Share]:
