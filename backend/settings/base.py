@@ -182,7 +182,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth": cfg.env.str("THROTTLE_AUTH", default="20/min"),
         "auth_burst": cfg.env.str("THROTTLE_AUTH_BURST", default="5/sec"),
-        "redeem": cfg.env.str("THROTTLE_REDEEM", default="10/hour"),
+        "redeem": cfg.env.str("THROTTLE_REDEEM", default="30/hour"),  # per address (a clinic shares one)
+        "redeem_user": cfg.env.str("THROTTLE_REDEEM_USER", default="10/hour"),  # per clinician account
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

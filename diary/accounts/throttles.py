@@ -1,4 +1,4 @@
-from rest_framework.throttling import AnonRateThrottle
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 
 class AuthThrottle(AnonRateThrottle):
@@ -18,3 +18,9 @@ class RedeemThrottle(AuthThrottle):
     """Per client address on redeeming sharing codes: guessing a 60-bit code is hopeless at this rate."""
 
     scope = "redeem"
+
+
+class RedeemUserThrottle(UserRateThrottle):
+    """Per clinician account as well: a network of many clinicians shares one address."""
+
+    scope = "redeem_user"

@@ -60,15 +60,6 @@ def thresholds_set(*, patient: User, clinician: User, changes: Mapping[str, Any]
     for name in changes:
         if changes[name] is None and name not in THRESHOLD_NAMES:
             errors.setdefault(name, "is not a threshold")
-    if not errors:
-        # The combined values must make sense too (e.g. the high duration not below the watch one).
-        current = dict(
-            ThresholdOverride.objects.filter(patient=patient, clinician=clinician).values_list("name", "value")
-        )
-        merged = {**current, **setting}
-        for name in [k for k, v in changes.items() if v is None]:
-            merged.pop(name, None)
-        errors = check_thresholds(merged)
     if errors:
         raise DomainValidationError({k: [v] for k, v in errors.items()})
     with transaction.atomic():
@@ -77,6 +68,13 @@ def thresholds_set(*, patient: User, clinician: User, changes: Mapping[str, Any]
             o.name: o
             for o in ThresholdOverride.objects.select_for_update().filter(patient=patient, clinician=clinician)
         }
+        # The combined values must make sense too (the high duration not below the watch one): checked
+        # under the patient lock, so two concurrent changes cannot together leave a bad pair.
+        merged = {**{n: o.value for n, o in existing.items()}, **setting}
+        for name in [k for k, v in changes.items() if v is None]:
+            merged.pop(name, None)
+        if combined := check_thresholds(merged):
+            raise DomainValidationError({k: [v] for k, v in combined.items()})
         revision = (ThresholdChange.objects.filter(patient=patient).aggregate(r=Max("revision"))["r"] or 0) + 1
         audit = []
         for name, value in sorted(changes.items()):
@@ -96,3 +94,20 @@ def thresholds_set(*, patient: User, clinician: User, changes: Mapping[str, Any]
                                          new_value=value, revision=revision))  # fmt: skip
         ThresholdChange.objects.bulk_create(audit)
     return thresholds_for_clinician(patient=patient, clinician=clinician)
+
+
+def thresholds_drop(*, patient: User, clinician: User) -> int:
+    """A share ended: that clinician's numbers stop applying, audited as a new revision."""
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=patient.pk).exists()
+        overrides = list(ThresholdOverride.objects.filter(patient=patient, clinician=clinician))
+        if not overrides:
+            return 0
+        revision = (ThresholdChange.objects.filter(patient=patient).aggregate(r=Max("revision"))["r"] or 0) + 1
+        ThresholdChange.objects.bulk_create(
+            ThresholdChange(patient=patient, clinician=clinician, name=o.name, old_value=o.value, new_value=None,
+                            revision=revision)
+            for o in overrides
+        )  # fmt: skip
+        ThresholdOverride.objects.filter(pk__in=[o.pk for o in overrides]).delete()
+    return len(overrides)

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from diary.accounts.throttles import RedeemThrottle
+from diary.accounts.throttles import RedeemThrottle, RedeemUserThrottle
 from diary.core.api import IsDiaryOwner, json_object
 from diary.core.openapi import ERRORS
 from diary.sharing import selectors, services
@@ -95,7 +95,7 @@ class ShareDetailApi(APIView):
 
 class ShareRedeemApi(APIView):
     permission_classes = [IsClinician]
-    throttle_classes = [RedeemThrottle]
+    throttle_classes = [RedeemThrottle, RedeemUserThrottle]
 
     @extend_schema(
         request=inline_serializer("RedeemIn", {"code": serializers.CharField()}),

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CODE_CHARS = 12  # 60 bits: guessing is hopeless at the redeem throttle's rate
 CODE_DAYS = 7
 DEFAULT_SCOPES = ("episodes", "checkins", "insights", "alerts")  # notes (free text) only when asked
+MAX_SHARE = dt.timedelta(days=3650)
 
 
 def _normalise(code: str) -> str:
@@ -67,6 +69,8 @@ def _validate(data: Mapping[str, Any]) -> dict[str, Any]:
             errors["ends_at"] = ["must include a UTC offset"]
         elif out["ends_at"] is not None and out["ends_at"] <= timezone.now():
             errors["ends_at"] = ["must be in the future"]
+        elif out["ends_at"] is not None and out["ends_at"] > timezone.now() + MAX_SHARE:
+            errors["ends_at"] = ["must be within 10 years (leave it out for no end date)"]
     if errors:
         raise DomainValidationError(errors)
     return out
@@ -96,8 +100,8 @@ def share_redeem(*, clinician: User, code: str) -> Share:
     with transaction.atomic():
         share = (
             Share.objects.select_for_update()
-            .filter(code_hash=code_hash(code), redeemed_at__isnull=True, revoked_at__isnull=True,
-                    code_expires_at__gt=timezone.now())
+            .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now()), code_hash=code_hash(code),
+                    redeemed_at__isnull=True, revoked_at__isnull=True, code_expires_at__gt=timezone.now())
             .select_related("patient")
             .first()
         )  # fmt: skip
@@ -123,4 +127,8 @@ def share_revoke(*, patient: User, uid: str) -> Share:
         if share.revoked_at is None:
             share.revoked_at = timezone.now()
             share.save(update_fields=["revoked_at"])
+            if share.clinician is not None:
+                from diary.alerts.thresholds import thresholds_drop
+
+                thresholds_drop(patient=patient, clinician=share.clinician)  # their numbers stop applying
     return share
