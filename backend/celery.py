@@ -9,13 +9,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
 
 app = Celery("diary")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["diary.outbox", "diary.sync", "diary.alerts", "diary", "reminders"])
+app.autodiscover_tasks(["diary.outbox", "diary.sync", "diary.alerts", "diary.patterns", "diary", "reminders"])
 
 app.conf.beat_schedule = {
     "outbox-sweep": {"task": "diary.outbox.tasks.outbox_sweep", "schedule": 60.0},
     "alerts-ladder": {"task": "diary.alerts.tasks.alerts_ladder", "schedule": 60.0},
     "alerts-ongoing": {"task": "diary.alerts.tasks.alerts_ongoing", "schedule": 300.0},
     "alerts-sweep": {"task": "diary.alerts.tasks.alerts_sweep", "schedule": crontab(hour=4, minute=7)},
+    "insights-due": {"task": "diary.patterns.tasks.insights_due", "schedule": 30.0},
+    "insights-nightly": {"task": "diary.patterns.tasks.insights_nightly", "schedule": crontab(hour=2, minute=23)},
     "reminders-dispatch": {"task": "reminders.tasks.dispatch_reminders", "schedule": 60.0},
     "reminders-push-sweep": {"task": "reminders.tasks.push_sweep", "schedule": 60.0},
     "reminders-prune": {"task": "reminders.tasks.prune_notifications", "schedule": crontab(hour=3, minute=41)},

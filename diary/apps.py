@@ -8,3 +8,4 @@ class DiaryConfig(AppConfig):
     def ready(self) -> None:
         # Registers the red-flag outbox handlers (episode and check-in writes, alert emails).
         from diary.alerts import handlers  # noqa: F401
+        from diary.patterns import handlers as pattern_handlers  # noqa: F401

@@ -4,10 +4,11 @@ from diary.alerts.models import Alert, ThresholdChange, ThresholdOverride
 from diary.checkins.models import CheckIn, WaterIntake
 from diary.episodes.models import Episode
 from diary.outbox.models import OutboxEvent
+from diary.patterns.models import InsightsDue, InsightSnapshot
 from diary.sharing.models import Share
 from diary.sync.models import SyncState
 
 __all__ = [
-    "Alert", "CheckIn", "Episode", "OutboxEvent", "Share", "SyncState", "ThresholdChange", "ThresholdOverride",
+    "Alert", "CheckIn", "Episode", "InsightSnapshot", "InsightsDue", "OutboxEvent", "Share", "SyncState", "ThresholdChange", "ThresholdOverride",
     "WaterIntake",
 ]  # fmt: skip

@@ -6,6 +6,7 @@ from diary.checkins import api as checkins
 from diary.checkins import water_api as water
 from diary.core.api import slash_optional as p
 from diary.episodes import api as episodes
+from diary.patterns import api as patterns
 from diary.sharing import api as sharing
 from diary.sync import api as sync
 from reminders import api as reminders
@@ -38,6 +39,8 @@ urlpatterns = [
     p("alerts", alerts.AlertCollectionApi.as_view(), "alerts"),
     p(f"alerts/{_UID}", alerts.AlertDetailApi.as_view(), "alert"),
     p(f"alerts/{_UID}/acknowledge", alerts.AlertAcknowledgeApi.as_view(), "alert-acknowledge"),
+    p("insights", patterns.InsightsApi.as_view(), "insights"),
+    p("insights/refresh", patterns.InsightsRefreshApi.as_view(), "insights-refresh"),
     p("shares", sharing.ShareCollectionApi.as_view(), "shares"),
     p("shares/redeem", sharing.ShareRedeemApi.as_view(), "share-redeem"),
     p(f"shares/{_UID}", sharing.ShareDetailApi.as_view(), "share"),

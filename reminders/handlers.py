@@ -15,6 +15,11 @@ from reminders.suggestions import night_stretch_suggest
 def checkin_written(user_id: int, payload: dict[str, Any]) -> None:
     """A check-in saying hot weather or hard exercise shortens adaptive hydration intervals (and
     correcting it lengthens them again)."""
+    adaptive_reschedule(user_id=user_id)
+
+
+def adaptive_reschedule(*, user_id: int) -> None:
+    """Recompute the person's adaptive hydration rules (their check-in or their insights changed)."""
     adaptive = list(
         ReminderRule.objects.filter(
             user_id=user_id, deleted_at__isnull=True, enabled=True, adaptive=True, kind="hydration",

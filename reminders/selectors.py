@@ -32,8 +32,16 @@ def adaptive_days(user: User, values: Mapping[str, Any]) -> frozenset[dt.date]:
 
 
 def adaptive_days_for(user_ids: Iterable[int], span: tuple[dt.date, dt.date]) -> dict[int, frozenset[dt.date]]:
-    """Thirsty days per person in one query (the dispatcher asks for a whole batch)."""
+    """Thirsty days per person in one query each (the dispatcher asks for a whole batch): check-ins
+    saying hot weather or vigorous exercise, and every day for people whose insights link low water
+    to their episodes."""
+    from diary.patterns.selectors import low_water_linked_among
+
+    user_ids = list(user_ids)
     found: dict[int, set[dt.date]] = {}
+    every_day = {span[0] + dt.timedelta(days=i) for i in range((span[1] - span[0]).days + 1)}
+    for user_id in low_water_linked_among(user_ids):
+        found[user_id] = set(every_day)
     rows = CheckIn.objects.filter(
         THIRSTY, user_id__in=list(user_ids), deleted_at__isnull=True, date__gte=span[0], date__lte=span[1]
     ).values_list("user_id", "date")

@@ -245,6 +245,11 @@ SYNC_MAX_BODY_BYTES = cfg.integer("SYNC_MAX_BODY_BYTES", 64 * 1024 * 1024, minim
 SYNC_TOMBSTONE_DAYS = cfg.integer("SYNC_TOMBSTONE_DAYS", 180, minimum=1)
 SYNC_MAX_PULL_LIMIT = 50_000
 
+# --- Pattern detection ----------------------------------------------------------------------
+# How much history the analysis reads: up to five years (trigger statistics gain power with every
+# check-in day; the frequency, duration and timing sections look at the last 7, 28 and 90 days).
+INSIGHTS_WINDOW_DAYS = cfg.integer("INSIGHTS_WINDOW_DAYS", 5 * 366, minimum=28)
+
 # --- Reminders and push (a platform is enabled when its settings are complete) -------------------
 NOTIFICATION_RETENTION_DAYS = cfg.integer("NOTIFICATION_RETENTION_DAYS", 90, minimum=1)
 GLASS_ML = cfg.integer("GLASS_ML", 250, minimum=1)  # a "done" on a hydration reminder logs one glass
