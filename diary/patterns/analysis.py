@@ -38,9 +38,12 @@ Snapshot shape (``version`` 1)::
                  "exposed_episodes", "unexposed_episodes", "exposed_rate", "unexposed_rate" (per day),
                  "rate_ratio" (None = unbounded: no episode on unexposed days), "ci_low", "ci_high" (None =
                  unbounded), "p_value" (exact conditional, two-sided), "q_value" (Benjamini-Hochberg
-                 over every exposure x lag tested), "significant": bool, "direction": "more"|"fewer",
-                 "by_kind": {kind: {"exposed_episodes", "unexposed_episodes", "rate_ratio"}},
-                 "sentence"}
+                 over every exposure x lag tested), "significant": bool (q within the discovery level and
+                 confirmed, below), "direction": "more"|"fewer", "adjusted_for": [{"exposure", "lag"}]
+                 (the other discovery it was re-tested against; [] when not re-tested),
+                 "adjusted_rate_ratio" (Mantel-Haenszel), "adjusted_p_value" (stratified exact test),
+                 "by_kind": {kind: {"exposed_episodes", "unexposed_episodes", "rate_ratio"}}
+                 (descriptive, not tested), "sentence"}
       "not_enough_data": [{"exposure", "label", "lag", "exposed_days", "unexposed_days", "episodes",
                            "needs": {"checkin_days", "exposed_days", "unexposed_days", "episodes"},
                            "missing": str, "sentence"}],
@@ -64,11 +67,21 @@ exposure's field count; lag 1 pairs the exposure on day d with the episodes on d
 Multiple testing (false findings on a person with no real effect at most 5% overall):
 - Suspected triggers (tagged by the person on at least ``MIN_SUSPECTED_TAGS`` episodes and
   ``MIN_SUSPECTED_SHARE`` of them, mapped to a check-in exposure) are pre-specified one-sided
-  hypotheses ("more episodes when exposed", same day): Holm at ``ALPHA_SUSPECTED`` = 0.025.
+  hypotheses ("more episodes when exposed", same day): Holm at ``ALPHA_SUSPECTED`` = 0.025. They are
+  tested whenever there is anything to compare (exact tests are valid at any size); the minimum-data
+  rules only decide between "not supported" and "not enough data".
 - Discovery: every exposure x lag tested, two-sided p-values, Benjamini-Hochberg at
   ``FDR_DISCOVERY`` = 0.025. When the suspected family tested nothing, or rejected every hypothesis
   it tested, its 0.025 passes on to discovery (BH at 0.05): the graphical (alpha-recycling) rule, so
   on a person with no effect at all the chance of any false finding stays at most 0.025 + 0.025.
+- Confirmation (``_adjust``): with two or more discoveries, each is re-tested stratified by each other
+  one's exposure status; a discovery explained by another (it fails adjusted for the other, the other
+  survives adjusted for it) is no longer significant. This only ever removes findings, so the bounds
+  above still hold; it keeps a link that merely mirrors another on overlapping days (low water on hot
+  days) out of the findings, and the excess of false links a real trigger's extra episodes would cause.
+
+The episode "noun" of the sentences is the kind when the window holds only one kind ("Cramps were ..."),
+else "episodes". Trigger tests count all kinds together (one family of tests, not one per kind).
 """
 
 from __future__ import annotations
@@ -84,7 +97,14 @@ from typing import Any
 import numpy as np
 
 from diary.patterns import sentences as say
-from diary.patterns.stats import RateComparison, bh_qvalues, compare_rates, holm_adjust, mann_whitney_p
+from diary.patterns.stats import (
+    RateComparison,
+    bh_qvalues,
+    compare_rates,
+    holm_adjust,
+    mann_whitney_p,
+    stratified_compare,
+)
 from diary.vocab import EPISODE_KINDS, RELIEF
 
 ANALYSIS_VERSION = 1
@@ -410,7 +430,11 @@ def _trend(recent: np.ndarray, previous: np.ndarray, noun: str) -> dict[str, Any
     c = compare_rates(x1, t1, x2, t2, CONFIDENCE)
     status = "rising" if c.ci_low > 1 else "falling" if c.ci_high < 1 else "stable"
     out.update(
-        status=status, rate_ratio=_f(c.rate_ratio), ci_low=_f(c.ci_low), ci_high=_f(c.ci_high), p_value=_p(c.p_two_sided)
+        status=status,
+        rate_ratio=_f(c.rate_ratio),
+        ci_low=_f(c.ci_low),
+        ci_high=_f(c.ci_high),
+        p_value=_p(c.p_two_sided),
     )
     ci = say.ci_text(c.ci_low, c.ci_high)
     counts = f"{x1} in the last {t1} days, {x2} in the {t2} days before"
@@ -442,14 +466,12 @@ def _frequency(ep: _Episodes, today: dt.date, days: int, observed_from: int) -> 
             "all": _rate(int(counts[lo:].sum()), obs),
             "by_kind": {k: _rate(int(kc[lo:].sum()), obs) for k, kc in kind_counts.items()},
         }
-    r_lo = max(days - TREND_DAYS, observed_from)
-    p_lo, p_hi = max(days - 2 * TREND_DAYS, observed_from), max(days - TREND_DAYS, observed_from)
+    r_lo = max(days - TREND_DAYS, observed_from, 0)
+    p_lo, p_hi = max(days - 2 * TREND_DAYS, observed_from, 0), r_lo
     present = [k for k in EPISODE_KINDS if kind_counts[k].any()]
     noun = say.subject(present)
     trend = _trend(counts[r_lo:], counts[p_lo:p_hi], noun)
-    trend_by_kind = {
-        k: _trend(kind_counts[k][r_lo:], kind_counts[k][p_lo:p_hi], say.KIND_PLURAL[k]) for k in present
-    }
+    trend_by_kind = {k: _trend(kind_counts[k][r_lo:], kind_counts[k][p_lo:p_hi], say.KIND_PLURAL[k]) for k in present}
     main = periods.get("28") or periods[max(periods, key=int)]
     n, obs = main["all"]["n"], main["observed_days"]
     if obs == 0:
@@ -513,7 +535,9 @@ def _duration(ep: _Episodes, days: int, observed_from: int) -> dict[str, Any]:
                 f"{say.duration(entry['p90_s'])} or less; {dd.size} timed).{trend_text}"
             )
         else:
-            entry["sentence"] = f"Too few timed {name} to say how long they last ({dd.size} so far, {MIN_DURATION_N} needed)."
+            entry["sentence"] = (
+                f"Too few timed {name} to say how long they last ({dd.size} so far, {MIN_DURATION_N} needed)."
+            )
         out[k] = entry
     return out
 
@@ -523,12 +547,19 @@ def _timing_counts(hours: np.ndarray) -> dict[str, Any]:
     n = int(counts.sum())
     shares = {p: (_f(counts[i] / n) if n else None) for i, p in enumerate(PARTS_OF_DAY)}
     mostly = None if n < MIN_TIMING_EPISODES else bool(counts[0] / n > 0.5)
-    return {"n": n, "shares": shares, "counts": {p: int(counts[i]) for i, p in enumerate(PARTS_OF_DAY)}, "mostly_at_night": mostly}
+    return {
+        "n": n,
+        "shares": shares,
+        "counts": {p: int(counts[i]) for i, p in enumerate(PARTS_OF_DAY)},
+        "mostly_at_night": mostly,
+    }
 
 
 def _timing(ep: _Episodes) -> dict[str, Any]:
     out = _timing_counts(ep.hour)
-    out["by_kind"] = {k: _timing_counts(ep.hour[ep.kind == i]) for i, k in enumerate(EPISODE_KINDS) if (ep.kind == i).any()}
+    out["by_kind"] = {
+        k: _timing_counts(ep.hour[ep.kind == i]) for i, k in enumerate(EPISODE_KINDS) if (ep.kind == i).any()
+    }
     present = list(out["by_kind"])
     noun = say.subject(present)
     n = out["n"]
@@ -556,7 +587,7 @@ def _where(ep: _Episodes) -> dict[str, Any]:
     by_loc: dict[str, Counter[str]] = {}
     for loc, k in zip(ep.location, ep.kind.tolist(), strict=True):
         by_loc.setdefault(loc, Counter())[EPISODE_KINDS[k] if k >= 0 else "other"] += 1
-    hotspots = sorted(
+    hotspots: list[dict[str, Any]] = sorted(
         (
             {"body_location": loc, "n": sum(c.values()), "share": _f(sum(c.values()) / n), "by_kind": dict(c)}
             for loc, c in by_loc.items()
@@ -581,7 +612,7 @@ def _relief(ep: _Episodes) -> list[dict[str, Any]]:
             if not math.isnan(s):
                 scores.setdefault(m, []).append(s)
     order = {m: i for i, m in enumerate(RELIEF)}
-    out = []
+    out: list[dict[str, Any]] = []
     for m in tried:
         sc = np.asarray(scores.get(m, []), dtype=float)
         mean = float(sc.mean()) if sc.size else None
@@ -591,9 +622,25 @@ def _relief(ep: _Episodes) -> list[dict[str, Any]]:
             sentence = f"{what}: rated {say.num(mean)} out of 10 for relief on average ({sc.size} rated episodes)."
         else:
             sentence = f"{say.capital(label)}: {say.plural(int(sc.size), 'rated episode')} so far, too few to say how much it helps ({MIN_RELIEF_N} needed)."
-        out.append({"measure": m, "label": label, "tried": tried[m], "n": int(sc.size), "mean_score": _f(mean), "sentence": sentence})
-    out.sort(key=lambda r: (r["n"] < MIN_RELIEF_N, -(r["mean_score"] or 0.0), order.get(r["measure"], 99), r["measure"]))
-    if out and out[0]["n"] >= MIN_RELIEF_N and sum(r["n"] >= MIN_RELIEF_N for r in out) > 1 and out[0]["measure"] != "none":
+        out.append(
+            {
+                "measure": m,
+                "label": label,
+                "tried": tried[m],
+                "n": int(sc.size),
+                "mean_score": _f(mean),
+                "sentence": sentence,
+            }
+        )
+    out.sort(
+        key=lambda r: (r["n"] < MIN_RELIEF_N, -(r["mean_score"] or 0.0), order.get(r["measure"], 99), r["measure"])
+    )
+    if (
+        out
+        and out[0]["n"] >= MIN_RELIEF_N
+        and sum(r["n"] >= MIN_RELIEF_N for r in out) > 1
+        and out[0]["measure"] != "none"
+    ):
         out[0]["sentence"] = out[0]["sentence"].replace(":", " helped most:", 1)
     return out
 
@@ -631,25 +678,30 @@ class _Test:
     def missing(self, noun: str) -> str:
         need = self.needs()
         x = self.exposure
-        days = "paired check-ins (that day and the next)" if self.lag else "check-ins"
+        days = "paired check-in" if self.lag else "check-in"
         parts = []
         if need["exposed_days"]:
-            parts.append(f"{need['exposed_days']} more check-in days when {x.when} ({self.t_e} so far)")
+            parts.append(f"{say.plural(need['exposed_days'], 'more check-in day')} when {x.when} ({self.t_e} so far)")
         if need["unexposed_days"]:
-            parts.append(f"{need['unexposed_days']} more check-in days when {x.when_not} ({self.t_u} so far)")
+            parts.append(
+                f"{say.plural(need['unexposed_days'], 'more check-in day')} when {x.when_not} ({self.t_u} so far)"
+            )
         extra = need["checkin_days"] - need["exposed_days"] - need["unexposed_days"]
         if extra > 0:
-            parts.append(f"{extra} more {days} that record {x.label} ({self.t_e + self.t_u} so far, {MIN_CHECKIN_DAYS} needed)")
-        if need["episodes"]:
             parts.append(
-                f"at least {MIN_TEST_EPISODES} {noun} on those days ({self.x_e + self.x_u} so far)"
+                f"{say.plural(extra, 'more ' + days)} that record {x.label} ({self.t_e + self.t_u} so far, "
+                f"{MIN_CHECKIN_DAYS} needed)"
             )
+        if need["episodes"]:
+            parts.append(f"at least {MIN_TEST_EPISODES} {noun} on those days ({self.x_e + self.x_u} so far)")
         return "needs " + "; ".join(parts)
 
 
 def _tests(ep: _Episodes, logged: np.ndarray, exposed: np.ndarray, days: int) -> list[_Test]:
     counts = np.bincount(ep.day, minlength=days).astype(np.int64)
-    kind_counts = np.stack([np.bincount(ep.day[ep.kind == i], minlength=days) for i in range(len(EPISODE_KINDS))]).astype(np.int64)
+    kind_counts = np.stack(
+        [np.bincount(ep.day[ep.kind == i], minlength=days) for i in range(len(EPISODE_KINDS))]
+    ).astype(np.int64)
     out = []
     for lag in LAGS:
         if days - lag <= 0:
@@ -668,11 +720,18 @@ def _tests(ep: _Episodes, logged: np.ndarray, exposed: np.ndarray, days: int) ->
 def _suspected(
     ep: _Episodes, tests: dict[tuple[str, int], _Test], comparisons: dict[tuple[str, int], RateComparison], noun: str
 ) -> tuple[list[dict[str, Any]], int, bool]:
-    """Suspected-trigger entries; the number of hypotheses tested; whether every one was rejected."""
+    """Suspected-trigger entries; the number of hypotheses tested; whether every one was rejected.
+
+    A suspected trigger is one pre-specified, one-sided hypothesis (same day), tested whenever there is
+    anything to compare (an exposed and an unexposed day, an episode): the exact test is valid at any
+    size, so strong evidence from a few weeks is "supported". The minimum-data rules decide only between
+    "not supported" (enough data and no support) and "not enough data" (too little to say it is not).
+    """
     n = len(ep.triggers)
     tagged: Counter[str] = Counter(t for ts in ep.triggers for t in ts if t not in NOT_A_HYPOTHESIS)
     entries: list[dict[str, Any]] = []
-    family: dict[str, float] = {}  # exposure code -> one-sided p (stress and anxiety share one hypothesis)
+    # exposure code -> (comparison, minimum data met); stress and anxiety share one hypothesis
+    family: dict[str, tuple[RateComparison, bool]] = {}
     for trigger, count in sorted(tagged.items(), key=lambda kv: (-kv[1], kv[0])):
         x = EXPOSURE_BY_TRIGGER.get(trigger)
         label = say.words(trigger)
@@ -711,35 +770,137 @@ def _suspected(
             )
             continue
         test = tests[(x.code, 0)]
+        entry["exposed_days"], entry["unexposed_days"] = test.t_e, test.t_u
         if not test.enough:
             entry["missing"] = test.missing(noun)
-            entry["exposed_days"], entry["unexposed_days"] = test.t_e, test.t_u
+        if test.t_e == 0 or test.t_u == 0 or test.x_e + test.x_u == 0:  # nothing to compare at all
             entry["sentence"] = f"You suspect {label}; not enough data to check it yet: it {entry['missing']}."
             continue
-        c = comparisons[(x.code, 0)]
+        c = comparisons.get((x.code, 0)) or compare_rates(test.x_e, test.t_e, test.x_u, test.t_u, CONFIDENCE)
         entry.update(_comparison_fields(c))
         for k in ("exposed_rate", "unexposed_rate"):
             entry.pop(k)
         entry["p_value"] = _p(c.p_greater)
-        family[x.code] = c.p_greater
+        family[x.code] = (c, test.enough)
     codes = list(family)
-    adjusted = dict(zip(codes, holm_adjust(np.array([family[c] for c in codes])).tolist(), strict=True))
+    adjusted = dict(zip(codes, holm_adjust(np.array([family[c][0].p_greater for c in codes])).tolist(), strict=True))
     for entry in entries:
         code = entry["exposure"]
         if entry["p_value"] is None or code not in adjusted:
             continue
         x = EXPOSURE_BY_TRIGGER[entry["trigger"]]
-        c = comparisons[(code, 0)]
+        c, enough = family[code]
         entry["p_adjusted"] = _p(adjusted[code])
         clause = _rate_clause(noun, c, _when(x, 0))
         if adjusted[code] <= ALPHA_SUSPECTED:
             entry["status"] = "supported"
             entry["sentence"] = f"You suspect {entry['label']}, and your check-ins support it: {clause}."
-        else:
+        elif enough:
             entry["status"] = "not supported"
             entry["sentence"] = f"You suspect {entry['label']}; your check-ins do not show it so far: {clause}."
+        else:
+            entry["sentence"] = (
+                f"You suspect {entry['label']}; not enough data to check it yet ({clause}): it {entry['missing']}."
+            )
     all_rejected = bool(codes) and all(a <= ALPHA_SUSPECTED for a in adjusted.values())
     return entries, len(codes), all_rejected
+
+
+def _stratum(test: _Test, others: list[_Test], logged: np.ndarray, exposed: np.ndarray, days: int) -> np.ndarray:
+    """For each of ``test``'s day pairs: the joint status of the ``others`` exposures on the day each of
+    them refers to (0 unexposed, 1 exposed, 2 not logged), as one stratum number."""
+    n = days - test.lag
+    out = np.zeros(n, dtype=np.int64)
+    base = np.arange(n) + test.lag  # the episode day of each pair
+    for g in others:
+        j = EXPOSURES.index(g.exposure)
+        idx = base - g.lag
+        valid = (idx >= 0) & (idx < days)
+        safe = np.clip(idx, 0, days - 1)
+        status = np.where(valid & logged[j, safe], exposed[j, safe].astype(np.int64), 2)
+        out = out * 3 + status
+    return out
+
+
+def _adjust(
+    ready: list[_Test],
+    p: np.ndarray,
+    significant: np.ndarray,
+    level: float,
+    ep: _Episodes,
+    logged: np.ndarray,
+    exposed: np.ndarray,
+    days: int,
+) -> dict[int, dict[str, Any]]:
+    """Confirmation of the discoveries against each other (pairwise, backward elimination).
+
+    With two or more discoveries, each is re-tested stratified by each other discovery's exposure status
+    (exact conditional test of a common rate ratio across the strata: exposed, unexposed, not logged).
+    Its bar is the Benjamini-Hochberg cut-off for the discoveries left (``level * R / m``), or the nominal
+    ``level`` for a discovery significant at the Bonferroni level ``level / m`` on its own (a strong link
+    is dropped only when allowing for the other leaves nothing of it). A discovery is EXPLAINED by another
+    when it fails its bar adjusted for the other while the other passes its own adjusted for it; the
+    explained discovery with the worst adjusted p is dropped and the rest re-checked, until none is
+    explained. Those kept although they fail the BH cut-off adjusted for another are marked "overlap"
+    (weaker once the other is allowed for). This removes links that only mirror another one on
+    overlapping days (hot days that are also low-water days), and most of the excess of false links that
+    a real trigger's extra episodes cause among the other exposures (the daily counts are overdispersed
+    for those tests, which the Poisson test does not model).
+    Returns, per tested discovery: the exposure it was adjusted for (its worst), the adjusted rate ratio
+    and p, kept, overlap.
+    """
+    left = [int(i) for i in np.argsort(p, kind="stable") if significant[i]]
+    if len(left) < 2:
+        return {}
+    counts = np.bincount(ep.day, minlength=days).astype(np.int64)
+    pairs: dict[tuple[int, int], tuple[float, float]] = {}
+
+    def pair(i: int, g: int) -> tuple[float, float]:
+        if (i, g) not in pairs:
+            t = ready[i]
+            j = EXPOSURES.index(t.exposure)
+            n = days - t.lag
+            strata = _stratum(t, [ready[g]], logged, exposed, days)
+            y = counts[t.lag :]
+            e = exposed[j, :n]
+            u = logged[j, :n] & ~e
+            sums = [np.bincount(strata[m], weights=w, minlength=3) for m in (e, u) for w in (y[m], None)]
+            pairs[(i, g)] = stratified_compare(sums[0], sums[1], sums[2], sums[3])
+        return pairs[(i, g)]
+
+    strong = level / len(ready)
+
+    def bar(i: int, cutoff: float) -> float:
+        """What ``i``'s adjusted p must stay within: the BH cut-off, or the nominal level for a discovery
+        significant at the Bonferroni level on its own (a strong link is dropped only when allowing for
+        the other leaves nothing of it, not when it merely weakens)."""
+        return level if p[i] <= strong else cutoff
+
+    def explained(i: int, cutoff: float) -> tuple[float, int] | None:
+        """The other discovery that explains ``i`` (``i`` fails its bar adjusted for it, it passes its own
+        adjusted for ``i``), with ``i``'s adjusted p; None when none does."""
+        found = [
+            (pair(i, g)[1], g)
+            for g in left
+            if g != i and pair(i, g)[1] > bar(i, cutoff) and pair(g, i)[1] <= bar(g, cutoff)
+        ]
+        return max(found) if found else None
+
+    out: dict[int, dict[str, Any]] = {}
+    while len(left) >= 2:
+        cutoff = level * len(left) / len(ready)
+        candidates = [(e, i) for i in left if (e := explained(i, cutoff)) is not None]
+        if not candidates:
+            break
+        (p_adj, g), i = max(candidates)
+        out[i] = {"for": [g], "rate_ratio": pair(i, g)[0], "p": p_adj, "kept": False, "overlap": False}
+        left.remove(i)
+    if len(left) >= 2:
+        cutoff = level * len(left) / len(ready)
+        for i in left:
+            p_adj, g = max((pair(i, g)[1], g) for g in left if g != i)
+            out[i] = {"for": [g], "rate_ratio": pair(i, g)[0], "p": p_adj, "kept": True, "overlap": p_adj > cutoff}
+    return out
 
 
 def _triggers(
@@ -754,29 +915,44 @@ def _triggers(
     level = FDR_DISCOVERY + (ALPHA_SUSPECTED if recycled else 0.0)
     p = np.array([comparisons[(t.exposure.code, t.lag)].p_two_sided for t in ready])
     q = bh_qvalues(p)
+    significant = q <= level
+    adjustments = _adjust(ready, p, significant, level, ep, logged, exposed, days)
     findings = []
-    for t, q_i in zip(ready, q.tolist(), strict=True):
+    for i, t in enumerate(ready):
         c = comparisons[(t.exposure.code, t.lag)]
-        significant = bool(q_i <= level)
+        adj = adjustments.get(i)
+        kept = bool(significant[i]) and (adj is None or adj["kept"])
         more = c.x_u == 0 or c.rate_ratio > 1
         when = _when(t.exposure, t.lag)
-        if significant and more:
+        others = (
+            " and ".join(f"{ready[j].exposure.label} ({_lag_name(ready[j].lag)})" for j in adj["for"]) if adj else ""
+        )
+        if kept and more:
             sentence = say.capital(_rate_clause(noun, c, when)) + "."
-        elif significant:
+        elif kept:
             sentence = (
                 f"{say.capital(noun)} were less frequent {when}: {say.num(c.rate_ratio)} times the rate of other days "
                 f"({say.ci_text(c.ci_low, c.ci_high)}, {say.plural(c.t_e, 'day')})."
             )
+        elif significant[i]:
+            sentence = (
+                f"{say.capital(_rate_clause(noun, c, when))}, but allowing for {others} the link is not "
+                "clear: it may only reflect that."
+            )
         else:
             sentence = f"No clear link yet: {_rate_clause(noun, c, when)}, which could be chance."
+        if kept and adj and adj["overlap"]:
+            sentence += f" Allowing for {others} it is weaker, so it may partly reflect that."
+        elif kept and adj:
+            sentence += f" It holds after allowing for {others}."
         by_kind = {
             k: {
-                "exposed_episodes": int(t.x_e_kind[i]),
-                "unexposed_episodes": int(t.x_u_kind[i]),
-                "rate_ratio": _f((t.x_e_kind[i] / t.t_e) / (t.x_u_kind[i] / t.t_u)) if t.x_u_kind[i] else None,
+                "exposed_episodes": int(t.x_e_kind[j]),
+                "unexposed_episodes": int(t.x_u_kind[j]),
+                "rate_ratio": _f((t.x_e_kind[j] / t.t_e) / (t.x_u_kind[j] / t.t_u)) if t.x_u_kind[j] else None,
             }
-            for i, k in enumerate(EPISODE_KINDS)
-            if t.x_e_kind[i] + t.x_u_kind[i]
+            for j, k in enumerate(EPISODE_KINDS)
+            if t.x_e_kind[j] + t.x_u_kind[j]
         }
         findings.append(
             {
@@ -785,9 +961,14 @@ def _triggers(
                 "lag": t.lag,
                 **_comparison_fields(c),
                 "p_value": _p(c.p_two_sided),
-                "q_value": _p(q_i),
-                "significant": significant,
+                "q_value": _p(float(q[i])),
+                "significant": kept,
                 "direction": "more" if more else "fewer",
+                "adjusted_for": [{"exposure": ready[j].exposure.code, "lag": ready[j].lag} for j in adj["for"]]
+                if adj
+                else [],
+                "adjusted_rate_ratio": _f(adj["rate_ratio"]) if adj else None,
+                "adjusted_p_value": _p(adj["p"]) if adj else None,
                 "by_kind": by_kind,
                 "sentence": sentence,
             }
@@ -820,7 +1001,8 @@ def _triggers(
         "method": (
             "Exact conditional test of two Poisson rates per exposure and lag. Suspected triggers: one-sided, Holm "
             f"at {ALPHA_SUSPECTED}. Discovery: two-sided, Benjamini-Hochberg at {FDR_DISCOVERY}, or at "
-            f"{ALPHA_TOTAL} when the suspected triggers tested nothing or were all supported."
+            f"{ALPHA_TOTAL} when the suspected triggers tested nothing or were all supported; a discovery that "
+            "another one explains (re-tested stratified by it) is not reported as significant."
         ),
     }
     return findings, lacking, suspected, meta

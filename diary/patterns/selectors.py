@@ -70,7 +70,8 @@ def low_water_linked_among(user_ids: list[int]) -> set[int]:
 
 
 def _links_low_water(report: dict[str, Any]) -> bool:
+    # "more": more episodes when exposed (the rate ratio is None when unexposed days had none at all).
     return any(
-        t.get("exposure") == "low_water" and t.get("significant") and (t.get("rate_ratio") or 0) > 1
+        t.get("exposure") == "low_water" and t.get("significant") and t.get("direction") == "more"
         for t in report.get("triggers", [])
     )

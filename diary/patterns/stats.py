@@ -91,6 +91,32 @@ def compare_rates(x_e: int, t_e: int, x_u: int, t_u: int, confidence: float = 0.
     )
 
 
+def stratified_compare(x_e: np.ndarray, t_e: np.ndarray, x_u: np.ndarray, t_u: np.ndarray) -> tuple[float, float]:
+    """Exact conditional test of a common rate ratio across strata (one entry per stratum).
+
+    Given each stratum's total, ``x_e,s ~ Binomial(N_s, t_e,s / (t_e,s + t_u,s))`` independently under
+    equal rates, so ``sum_s x_e,s`` has the convolution of those binomials as its exact null distribution;
+    the two-sided p-value is the minlike one on it (with one stratum: exactly ``binom_p_two_sided``).
+    Returns (Mantel-Haenszel rate ratio, two-sided p). Strata without exposed or unexposed days carry
+    no information and drop out.
+    """
+    x_e, t_e, x_u, t_u = (np.asarray(a, dtype=np.int64) for a in (x_e, t_e, x_u, t_u))
+    informative = (t_e > 0) & (t_u > 0)
+    x_e, t_e, x_u, t_u = x_e[informative], t_e[informative], x_u[informative], t_u[informative]
+    total = t_e + t_u
+    num = float((x_e * t_u / total).sum()) if total.size else 0.0
+    den = float((x_u * t_e / total).sum()) if total.size else 0.0
+    rate_ratio = math.nan if num == 0 and den == 0 else math.inf if den == 0 else num / den
+    n = x_e + x_u
+    if not n.any():
+        return rate_ratio, 1.0
+    pmf = np.ones(1)
+    for n_s, p_s in zip(n[n > 0].tolist(), (t_e / total)[n > 0].tolist(), strict=True):
+        pmf = np.convolve(pmf, stats.binom.pmf(np.arange(n_s + 1), n_s, p_s))
+    d = pmf[int(x_e.sum())]
+    return rate_ratio, float(min(1.0, pmf[pmf <= d * _RERR].sum()))
+
+
 def bh_qvalues(p: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (q-values): ``q_(i) = min_{j >= i} m p_(j) / j``, capped at 1."""
     p = np.asarray(p, dtype=float)

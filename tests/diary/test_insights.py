@@ -98,7 +98,8 @@ def _low_water_person(user: User, *, days: int = 150, seed: int = 7) -> None:
     rnd = random.Random(seed)
     today = timezone.now().date()
     now = timezone.now()
-    checkins, episodes = [], []
+    checkins: list[CheckIn] = []
+    episodes: list[Episode] = []
     for back in range(1, days + 1):
         day = today - dt.timedelta(days=back)
         low = rnd.random() < 0.35
