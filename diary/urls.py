@@ -8,6 +8,7 @@ from diary.core.api import slash_optional as p
 from diary.episodes import api as episodes
 from diary.patterns import api as patterns
 from diary.sharing import api as sharing
+from diary.sharing import clinician_api as clinician
 from diary.sync import api as sync
 from reminders import api as reminders
 
@@ -42,6 +43,11 @@ urlpatterns = [
     p("insights", patterns.InsightsApi.as_view(), "insights"),
     p("insights/refresh", patterns.InsightsRefreshApi.as_view(), "insights-refresh"),
     p("shares", sharing.ShareCollectionApi.as_view(), "shares"),
+    p("shares/access-log", sharing.AccessLogApi.as_view(), "share-access-log"),
+    p("clinician/patients", clinician.PatientListApi.as_view(), "clinician-patients"),
+    p(f"clinician/patients/{_PID}/episodes", clinician.PatientEpisodesApi.as_view(), "clinician-episodes"),
+    p(f"clinician/patients/{_PID}/checkins", clinician.PatientCheckinsApi.as_view(), "clinician-checkins"),
+    p(f"clinician/patients/{_PID}/insights", clinician.PatientInsightsApi.as_view(), "clinician-insights"),
     p("shares/redeem", sharing.ShareRedeemApi.as_view(), "share-redeem"),
     p(f"shares/{_UID}", sharing.ShareDetailApi.as_view(), "share"),
     p(f"clinician/patients/{_PID}/alerts", alerts.ClinicianAlertsApi.as_view(), "clinician-alerts"),

@@ -18,6 +18,7 @@ from diary.core.api import IsDiaryOwner, json_object
 from diary.core.openapi import ERRORS
 from diary.core.pagination import DiaryCursorPagination
 from diary.sharing.api import IsClinician
+from diary.sharing.scoped import access_record
 from diary.sharing.selectors import share_for_clinician
 
 
@@ -106,10 +107,11 @@ class AlertAcknowledgeApi(APIView):
         return Response(alert_to_rest(services.alert_acknowledge(patient=user, uid=uid, by=user)))
 
 
-def _share(request: Request, pid: str) -> Any:
+def _share(request: Request, pid: str, what: str) -> Any:
     share = share_for_clinician(clinician=request.user, uid=pid, scope="alerts")  # type: ignore[arg-type]
     if share is None:
         raise Http404  # no share, revoked, expired or without the alerts scope: nothing to see here
+    access_record(share=share, what=what)  # every clinician read is logged for the person
     return share
 
 
@@ -120,7 +122,7 @@ class ClinicianAlertsApi(generics.GenericAPIView[Alert]):
 
     @extend_schema(parameters=[_STATUS], responses={200: AlertOut(many=True), **ERRORS}, summary="A patient's alerts")
     def get(self, request: Request, pid: str) -> Response:
-        share = _share(request, pid)
+        share = _share(request, pid, "alerts")
         page = self.paginate_queryset(_alerts(share.patient_id, request))
         return self.get_paginated_response([alert_to_rest(a) for a in page or ()])
 
@@ -130,7 +132,7 @@ class ClinicianAlertAcknowledgeApi(APIView):
 
     @extend_schema(request=None, responses={200: AlertOut, **ERRORS}, summary="Acknowledge a patient's alert")
     def post(self, request: Request, pid: str, uid: str) -> Response:
-        share = _share(request, pid)
+        share = _share(request, pid, "alert acknowledged")
         alert = services.alert_acknowledge(patient=share.patient, uid=uid, by=request.user)  # type: ignore[arg-type]
         return Response(alert_to_rest(alert))
 
@@ -152,7 +154,7 @@ class ClinicianThresholdsApi(APIView):
 
     @extend_schema(responses={200: ThresholdsOut, **ERRORS}, summary="A patient's red-flag thresholds")
     def get(self, request: Request, pid: str) -> Response:
-        share = _share(request, pid)
+        share = _share(request, pid, "thresholds")
         return Response(thresholds.thresholds_for_clinician(patient=share.patient, clinician=request.user))  # type: ignore[arg-type]
 
     @extend_schema(
@@ -163,6 +165,6 @@ class ClinicianThresholdsApi(APIView):
         summary="Set (a number within safe bounds) or clear (null) your thresholds for this patient",
     )
     def put(self, request: Request, pid: str) -> Response:
-        share = _share(request, pid)
+        share = _share(request, pid, "thresholds changed")
         result = thresholds.thresholds_set(patient=share.patient, clinician=request.user, changes=json_object(request))  # type: ignore[arg-type]
         return Response(result)

@@ -15,7 +15,7 @@ from diary.accounts.throttles import RedeemThrottle, RedeemUserThrottle
 from diary.core.api import IsDiaryOwner, json_object
 from diary.core.openapi import ERRORS
 from diary.sharing import selectors, services
-from diary.sharing.models import Share
+from diary.sharing.models import AccessLog, Share
 
 
 class IsClinician(BasePermission):
@@ -106,3 +106,27 @@ class ShareRedeemApi(APIView):
     def post(self, request: Request) -> Response:
         share = services.share_redeem(clinician=request.user, code=json_object(request).get("code"))  # type: ignore[arg-type]
         return Response({"patient_id": share.uid, "scopes": share.scopes})
+
+
+class AccessLogApi(APIView):
+    permission_classes = [IsDiaryOwner]
+
+    @extend_schema(
+        operation_id="v1_shares_access_log",
+        responses={200: inline_serializer("AccessLogEntry", {
+            "at": serializers.DateTimeField(), "clinician": serializers.CharField(allow_null=True),
+            "share_id": serializers.CharField(allow_null=True), "what": serializers.CharField(),
+        }, many=True), **ERRORS},
+        summary="Every time a clinician read your data, newest first (last 500)",
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        rows = (
+            AccessLog.objects.filter(patient_id=request.user.pk)
+            .select_related("clinician", "share")
+            .order_by("-at", "-pk")[:500]
+        )
+        return Response([
+            {"at": r.at.isoformat(), "clinician": r.clinician.email if r.clinician else None,
+             "share_id": r.share.uid if r.share else None, "what": r.what}
+            for r in rows
+        ])  # fmt: skip

@@ -37,3 +37,20 @@ class Share(models.Model):
 
     def __str__(self) -> str:
         return f"share {self.uid} of {self.patient_id}"
+
+
+class AccessLog(models.Model):
+    """Every clinician read of a patient's data: who, whose, what, when. The person can read it all."""
+
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    share = models.ForeignKey(Share, null=True, on_delete=models.SET_NULL, related_name="+")
+    what = models.CharField(max_length=40)  # e.g. "episodes", "alerts", "thresholds", "page", "pdf"
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "diary_share_access_log"
+        indexes = [models.Index(fields=["patient", "-at"], name="access_log_patient")]
+
+    def __str__(self) -> str:
+        return f"{self.clinician_id} read {self.what} of {self.patient_id}"
