@@ -7,6 +7,7 @@ from diary.checkins import water_api as water
 from diary.core.api import slash_optional as p
 from diary.episodes import api as episodes
 from diary.patterns import api as patterns
+from diary.reports import api as reports
 from diary.sharing import api as sharing
 from diary.sharing import clinician_api as clinician
 from diary.sync import api as sync
@@ -57,6 +58,20 @@ urlpatterns = [
         "clinician-alert-acknowledge",
     ),
     p(f"clinician/patients/{_PID}/thresholds", alerts.ClinicianThresholdsApi.as_view(), "clinician-thresholds"),
+    p(r"me/export/episodes\.csv", reports.MyEpisodesCsvApi.as_view(), "me-export-episodes-csv"),
+    p(r"me/export/checkins\.csv", reports.MyCheckinsCsvApi.as_view(), "me-export-checkins-csv"),
+    p("me/export/fhir", reports.MyFhirApi.as_view(), "me-export-fhir"),
+    p(
+        rf"clinician/patients/{_PID}/export/episodes\.csv",
+        reports.PatientEpisodesCsvApi.as_view(),
+        "clinician-export-episodes-csv",
+    ),
+    p(
+        rf"clinician/patients/{_PID}/export/checkins\.csv",
+        reports.PatientCheckinsCsvApi.as_view(),
+        "clinician-export-checkins-csv",
+    ),
+    p(f"clinician/patients/{_PID}/export/fhir", reports.PatientFhirApi.as_view(), "clinician-export-fhir"),
     p("sync/pull", sync.PullApi.as_view(), "sync-pull"),
     p("sync/push", sync.PushApi.as_view(), "sync-push"),
 ]

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from diary.accounts import password_reset, serializers, services
+from diary.accounts.deletion import user_delete
 from diary.accounts.models import User
 from diary.accounts.throttles import AuthBurstThrottle, AuthThrottle
 from diary.core.errors import DomainValidationError
@@ -122,6 +123,12 @@ class PasswordResetConfirmApi(APIView):
 class MeApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    def get_throttles(self) -> list[Any]:
+        # Deleting the account checks the password: throttled like sign-in against guessing.
+        if self.request.method == "DELETE":
+            return [t() for t in _AUTH_THROTTLES]
+        return super().get_throttles()
+
     @extend_schema(responses={200: serializers.MeSerializer, 401: ErrorSerializer})
     def get(self, request: Request) -> Response:
         return Response(serializers.MeSerializer(cast(User, request.user)).data)
@@ -137,3 +144,13 @@ class MeApi(APIView):
         data.is_valid(raise_exception=True)
         user = services.user_update_profile(user=request.user, changes=dict(data.validated_data))  # type: ignore[arg-type]
         return Response(serializers.MeSerializer(user).data)
+
+    @extend_schema(
+        responses={204: None, **ERRORS},
+        summary="Delete your account and all its data (re-enter your password)",
+        description='JSON body `{"password": "<your current password>"}`; a wrong or missing one is a 400.',
+    )
+    def delete(self, request: Request) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        user_delete(user=cast(User, request.user), password=data.get("password"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
