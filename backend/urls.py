@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backend import views
+from diary.sharing import web as clinician_web
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,6 +14,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    re_path(r"^clinician/?$", clinician_web.triage, name="clinician-triage"),
+    re_path(r"^clinician/2fa/?$", clinician_web.second_factor, name="clinician-2fa"),
+    re_path(r"^clinician/redeem/?$", clinician_web.redeem, name="clinician-redeem"),
 ]
 
 handler404 = "backend.views.not_found"

@@ -64,3 +64,19 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def home_zone(self) -> str:
         return self.home_timezone or self.timezone
+
+
+class TotpDevice(models.Model):
+    """A clinician's authenticator app (RFC 6238 TOTP): the second factor for the clinician web pages."""
+
+    user = models.OneToOneField("accounts.User", on_delete=models.CASCADE, primary_key=True, related_name="totp")
+    secret = models.CharField(max_length=64)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last 30-second step a code was accepted for: a code works once (no replay).
+    last_step = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "accounts_totp_device"
+
+    def __str__(self) -> str:
+        return f"TOTP of {self.user_id}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Max, Q
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -16,16 +15,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from diary.alerts.models import Alert
 from diary.checkins.render import checkin_to_rest
 from diary.core.openapi import ERRORS
-from diary.episodes.models import Episode
 from diary.episodes.render import episode_to_rest
 from diary.patterns.selectors import insights_latest
 from diary.sharing.api import IsClinician
 from diary.sharing.models import Share
 from diary.sharing.scoped import access_record, redact, scoped_checkins, scoped_episodes
-from diary.sharing.selectors import share_for_clinician, shares_active
+from diary.sharing.selectors import share_for_clinician
+from diary.sharing.triage import triage_rows
 
 
 def clinician_share(request: Request, pid: str, scope: str, what: str) -> Share:
@@ -45,39 +43,7 @@ class PatientListApi(APIView):
         summary="Your patients, open urgent and high alerts first",
     )
     def get(self, request: Request) -> Response:
-        clinician: Any = request.user
-        shares = list(shares_active().filter(clinician=clinician).select_related("patient"))
-        patients = [s.patient_id for s in shares]
-        open_alerts = {
-            row["user_id"]: row
-            for row in Alert.objects.filter(user_id__in=patients, status="open", deleted_at__isnull=True)
-            .values("user_id")
-            .annotate(urgent=Count("pk", filter=Q(severity="urgent")), high=Count("pk", filter=Q(severity="high")))
-        }
-        last_entry = dict(
-            Episode.objects.filter(user_id__in=patients, deleted_at__isnull=True)
-            .values("user_id")
-            .annotate(last=Max("started_at"))
-            .values_list("user_id", "last")
-        )
-        rows = []
-        for share in shares:
-            alerts: Any = open_alerts.get(share.patient_id, {}) if "alerts" in share.scopes else {}
-            trend = None
-            if "insights" in share.scopes and (snap := insights_latest(user_id=share.patient_id)) is not None:
-                trend = (snap.report.get("frequency") or {}).get("trend")
-            last = last_entry.get(share.patient_id) if "episodes" in share.scopes else None
-            rows.append({
-                "patient_id": share.uid,
-                "name": share.patient.display_name or share.patient.email,
-                "scopes": share.scopes,
-                "open_urgent": alerts.get("urgent", 0),
-                "open_high": alerts.get("high", 0),
-                "trend": trend,
-                "last_entry": last.isoformat() if last else None,
-            })  # fmt: skip
-        rows.sort(key=lambda r: (-r["open_urgent"], -r["open_high"], r["name"]))
-        return Response(rows)
+        return Response(triage_rows(clinician=request.user))  # type: ignore[arg-type]
 
 
 class PatientEpisodesApi(APIView):

@@ -1,0 +1,76 @@
+"""Clinician web pages (session login + TOTP): the second factor, the triage list, redeeming a code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from diary.accounts.totp import totp_check, totp_device, totp_uri
+from diary.sharing.services import share_redeem
+from diary.sharing.triage import triage_rows
+
+SESSION_KEY = "totp_user"
+View = Callable[..., HttpResponse]
+
+
+def clinician_page(view: View) -> View:
+    """Signed in, a clinician, and past the second factor in this session."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user: Any = request.user
+        if not user.is_clinician:
+            return HttpResponseForbidden("Only clinician accounts review shared diaries.")
+        if request.session.get(SESSION_KEY) != user.pk:
+            return redirect(f"/clinician/2fa/?next={request.get_full_path()}")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@login_required
+def second_factor(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if not user.is_clinician:
+        return HttpResponseForbidden("Only clinician accounts review shared diaries.")
+    device = totp_device(user=user)
+    error = ""
+    if request.method == "POST":
+        if totp_check(user=user, code=request.POST.get("code", "")):
+            request.session.cycle_key()  # a new session id once the second factor is in
+            request.session[SESSION_KEY] = user.pk
+            target = request.GET.get("next") or "/clinician/"
+            if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+                target = "/clinician/"
+            return redirect(target)
+        error = "That code did not match. Codes change every 30 seconds and work once."
+    context = {"enrolled": device.confirmed_at is not None, "secret": device.secret, "uri": totp_uri(device, user),
+               "error": error}  # fmt: skip
+    return render(request, "clinician/second_factor.html", context)
+
+
+@clinician_page
+def triage(request: HttpRequest) -> HttpResponse:
+    return render(request, "clinician/triage.html", {"rows": triage_rows(clinician=request.user)})  # type: ignore[arg-type]
+
+
+@clinician_page
+def redeem(request: HttpRequest) -> HttpResponse:
+    error = ""
+    code = request.GET.get("code", "")
+    if request.method == "POST":
+        code = request.POST.get("code", "")
+        try:
+            share = share_redeem(clinician=request.user, code=code)  # type: ignore[arg-type]
+        except Http404:
+            error = "That code is not valid: it may be mistyped, used, expired or withdrawn."
+        else:
+            return redirect(f"/clinician/?redeemed={share.uid}")
+    return render(request, "clinician/redeem.html", {"code": code, "error": error})
