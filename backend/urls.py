@@ -17,6 +17,7 @@ urlpatterns = [
     re_path(r"^clinician/?$", clinician_web.triage, name="clinician-triage"),
     re_path(r"^clinician/2fa/?$", clinician_web.second_factor, name="clinician-2fa"),
     re_path(r"^clinician/redeem/?$", clinician_web.redeem, name="clinician-redeem"),
+    re_path(r"^clinician/patients/(?P<pid>[A-Za-z0-9_-]+)/?$", clinician_web.patient, name="clinician-patient"),
 ]
 
 handler404 = "backend.views.not_found"

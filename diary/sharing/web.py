@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -74,3 +75,22 @@ def redeem(request: HttpRequest) -> HttpResponse:
         else:
             return redirect(f"/clinician/?redeemed={share.uid}")
     return render(request, "clinician/redeem.html", {"code": code, "error": error})
+
+
+@clinician_page
+def patient(request: HttpRequest, pid: str) -> HttpResponse:
+    """One patient: charts, the episode table (filter by kind and date) and alerts, within the share."""
+    from diary.reports.patient import patient_context
+    from diary.sharing.scoped import access_record
+    from diary.sharing.selectors import share_for_clinician
+
+    share = share_for_clinician(clinician=request.user, uid=pid, scope="episodes")  # type: ignore[arg-type]
+    if share is None:
+        raise Http404
+    access_record(share=share, what="page")
+    kind = request.GET.get("kind") or None
+    try:
+        since = dt.date.fromisoformat(request.GET["from"]) if request.GET.get("from") else None
+    except ValueError:
+        since = None
+    return render(request, "clinician/patient.html", patient_context(share, kind=kind, since=since))

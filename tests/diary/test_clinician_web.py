@@ -78,3 +78,57 @@ def test_redeem_on_the_page_then_the_patient_is_listed(owner: User, clinician: U
     assert r.status_code == 302
     assert Share.objects.get(patient=owner).clinician_id == clinician.pk
     assert b"Pat Example" in client.get("/clinician/").content
+
+
+def _diary(owner: User) -> None:
+    from django.utils import timezone
+
+    from tests.conftest import client_for, episode_body
+
+    api = client_for(owner)
+    for pain in (3, 9):
+        api.post("/api/v1/episodes", episode_body(pain=pain, notes="private words",
+                                                 started_at=timezone.now().isoformat()), format="json")  # fmt: skip
+
+
+def test_the_patient_page_shows_charts_and_episodes_within_the_share(owner: User, clinician: User) -> None:
+    from diary.sharing.models import AccessLog
+    from diary.sharing.services import share_redeem
+
+    _diary(owner)
+    share, code = share_invite(patient=owner, data={"scopes": ["episodes", "alerts"]})
+    share_redeem(clinician=clinician, code=code)
+    client = past_second_factor(clinician)
+    r = client.get(f"/clinician/patients/{share.uid}/")
+    assert r.status_code == 200
+    page = r.content.decode()
+    assert page.count("<svg") >= 4 and 'data-testid="weekly-total">2<' in page
+    assert "private words" not in page  # no notes scope
+    assert AccessLog.objects.filter(patient=owner, what="page").count() == 1
+    only_cramps = client.get(f"/clinician/patients/{share.uid}/?kind=twitch").content.decode()
+    assert "Episodes (0)" in only_cramps
+
+
+@pytest.mark.parametrize("case", ["revoked", "expired", "not theirs", "no episodes scope"])
+def test_the_patient_page_is_refused_outside_the_share(owner: User, clinician: User, case: str) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from diary.accounts.services import user_make_clinician
+    from diary.sharing.models import AccessLog
+    from diary.sharing.services import share_redeem, share_revoke
+    from tests.conftest import make_user
+
+    scopes = ["alerts"] if case == "no episodes scope" else ["episodes", "alerts"]
+    share, code = share_invite(patient=owner, data={"scopes": scopes})
+    holder = user_make_clinician(user=make_user("holder@example.com")) if case == "not theirs" else clinician
+    share_redeem(clinician=holder, code=code)
+    if case == "revoked":
+        share_revoke(patient=owner, uid=share.uid)
+    if case == "expired":
+        Share.objects.filter(pk=share.pk).update(ends_at=timezone.now() - dt.timedelta(minutes=1))
+    client = past_second_factor(clinician)
+    r = client.get(f"/clinician/patients/{share.uid}/")
+    assert r.status_code == 404
+    assert not AccessLog.objects.filter(patient=owner).exists()
