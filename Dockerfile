@@ -10,6 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# Pango and HarfBuzz for WeasyPrint (the clinician PDF); fonts so text renders.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so this layer is rebuilt only when the lock file changes.
 COPY requirements.lock ./
 RUN pip install --no-cache-dir -r requirements.lock

@@ -18,6 +18,9 @@ urlpatterns = [
     re_path(r"^clinician/2fa/?$", clinician_web.second_factor, name="clinician-2fa"),
     re_path(r"^clinician/redeem/?$", clinician_web.redeem, name="clinician-redeem"),
     re_path(r"^clinician/patients/(?P<pid>[A-Za-z0-9_-]+)/?$", clinician_web.patient, name="clinician-patient"),
+    re_path(
+        r"^clinician/patients/(?P<pid>[A-Za-z0-9_-]+)/report\.pdf$", clinician_web.patient_pdf, name="clinician-pdf"
+    ),
 ]
 
 handler404 = "backend.views.not_found"

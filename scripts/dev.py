@@ -227,6 +227,26 @@ def ensure_redis(url: str) -> None:
     )
 
 
+# Debian packages the tests drive: command -> package.
+TEST_TOOLS = {"pdftoppm": "poppler-utils", "pdftotext": "poppler-utils"}
+
+
+def ensure_tools() -> None:
+    """Install the command-line tools the tests use (the PDF is rendered with pdftoppm) if missing."""
+    missing = sorted({pkg for cmd, pkg in TEST_TOOLS.items() if shutil.which(cmd) is None})
+    if not missing:
+        return
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        say(f"installing {', '.join(missing)} (apt-get)")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(["apt-get", "install", "-y", "-q", *missing], env=env, check=False).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], env=env, check=False)
+            subprocess.run(["apt-get", "install", "-y", "-q", *missing], env=env, check=False)
+    still = sorted({pkg for cmd, pkg in TEST_TOOLS.items() if shutil.which(cmd) is None})
+    if still:
+        sys.exit(f"the tests need {', '.join(still)}: install with  apt-get install {' '.join(still)}")
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     ensure_venv()
     env = dict(os.environ)
@@ -237,6 +257,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     env.setdefault("PYTHONUNBUFFERED", "1")
     ensure_postgres(env["DATABASE_URL"])
     ensure_redis(env["REDIS_URL"])
+    ensure_tools()
     say(f"running tests on {env['DATABASE_URL']} and {env['REDIS_URL']}")
     return subprocess.run([str(PY), "-m", "pytest", *args.pytest_args], cwd=ROOT, env=env).returncode
 

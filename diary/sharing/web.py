@@ -94,3 +94,21 @@ def patient(request: HttpRequest, pid: str) -> HttpResponse:
     except ValueError:
         since = None
     return render(request, "clinician/patient.html", patient_context(share, kind=kind, since=since))
+
+
+@clinician_page
+def patient_pdf(request: HttpRequest, pid: str) -> HttpResponse:
+    """The same page as a 1-2 page PDF for a consultation (WeasyPrint)."""
+    from diary.reports.patient import patient_context
+    from diary.reports.pdf import patient_pdf as render_pdf
+    from diary.sharing.scoped import access_record
+    from diary.sharing.selectors import share_for_clinician
+
+    share = share_for_clinician(clinician=request.user, uid=pid, scope="episodes")  # type: ignore[arg-type]
+    if share is None:
+        raise Http404
+    access_record(share=share, what="pdf")
+    response = HttpResponse(render_pdf(patient_context(share)), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="diary-{share.uid}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response

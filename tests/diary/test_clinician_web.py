@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyotp
 import pytest
 from django.test import Client
@@ -83,12 +85,16 @@ def test_redeem_on_the_page_then_the_patient_is_listed(owner: User, clinician: U
 def _diary(owner: User) -> None:
     from django.utils import timezone
 
+    from diary.outbox.models import OutboxEvent
+    from diary.outbox.services import outbox_process
     from tests.conftest import client_for, episode_body
 
     api = client_for(owner)
     for pain in (3, 9):
         api.post("/api/v1/episodes", episode_body(pain=pain, notes="private words",
                                                  started_at=timezone.now().isoformat()), format="json")  # fmt: skip
+    for event_id in OutboxEvent.objects.filter(processed_at__isnull=True).values_list("pk", flat=True):
+        outbox_process(event_id=event_id)  # the red flags (pain 9)
 
 
 def test_the_patient_page_shows_charts_and_episodes_within_the_share(owner: User, clinician: User) -> None:
@@ -132,3 +138,32 @@ def test_the_patient_page_is_refused_outside_the_share(owner: User, clinician: U
     r = client.get(f"/clinician/patients/{share.uid}/")
     assert r.status_code == 404
     assert not AccessLog.objects.filter(patient=owner).exists()
+
+
+def test_the_pdf_renders_with_the_patients_numbers_and_no_notes(owner: User, clinician: User, tmp_path: Any) -> None:
+    """pdftoppm renders its pages; pdftotext finds the numbers; notes stay out without the scope."""
+    import subprocess
+
+    from diary.sharing.models import AccessLog
+    from diary.sharing.services import share_redeem
+
+    _diary(owner)
+    share, code = share_invite(patient=owner, data={"scopes": ["episodes", "alerts"]})
+    share_redeem(clinician=clinician, code=code)
+    client = past_second_factor(clinician)
+    r = client.get(f"/clinician/patients/{share.uid}/report.pdf")
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(r.content)
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert 1 <= len(pages) <= 2
+    text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    assert "last 26 weeks: 2" in text and "pain 9 >= 8" in text
+    assert "private words" not in text
+    assert AccessLog.objects.filter(patient=owner, what="pdf").count() == 1
+    assert client.get(f"/clinician/patients/{share.uid}/report.pdf").status_code == 200
+    from diary.sharing.services import share_revoke
+
+    share_revoke(patient=owner, uid=share.uid)
+    assert client.get(f"/clinician/patients/{share.uid}/report.pdf").status_code == 404
