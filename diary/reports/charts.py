@@ -41,11 +41,16 @@ def episodes_per_week(weeks: Sequence[dt.date], counts: dict[str, Sequence[int]]
     return _svg(fig)
 
 
-def pain_over_time(days: Sequence[dt.date], pains: Sequence[int]) -> str:
+def pain_over_time(weeks: Sequence[dt.date], pains: Sequence[Sequence[int]]) -> str:
+    """Pain per week: the median as a line, the range as a band (a few dozen shapes, not one per episode)."""
+    points = [(w, sorted(p)) for w, p in zip(weeks, pains, strict=True) if p]
     fig, ax = plt.subplots(figsize=(7, 2.2))
-    ax.scatter(list(days), pains, s=8, color="#d1495b", alpha=0.6)  # type: ignore[arg-type]
+    if points:
+        xs = [w for w, _ in points]
+        ax.fill_between(xs, [p[0] for _, p in points], [p[-1] for _, p in points], color="#d1495b", alpha=0.15)  # type: ignore[arg-type]
+        ax.plot(xs, [p[len(p) // 2] for _, p in points], color="#d1495b", marker="o", markersize=3)  # type: ignore[arg-type]
     ax.set_ylim(-0.5, 10.5)
-    ax.set_ylabel("pain (0-10)")
+    ax.set_ylabel("pain (0-10), weekly median and range")
     fig.autofmt_xdate()
     return _svg(fig)
 

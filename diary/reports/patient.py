@@ -19,7 +19,9 @@ from diary.sharing.scoped import redact, scoped_episodes
 WEEKS = 26
 
 
-def patient_context(share: Share, *, kind: str | None = None, since: dt.date | None = None) -> dict[str, Any]:
+def patient_context(
+    share: Share, *, kind: str | None = None, since: dt.date | None = None, rows: int = 500
+) -> dict[str, Any]:
     """Charts, the filterable episode table and alerts, each only under its scope."""
     ctx: dict[str, Any] = {"share": share, "name": share.patient.display_name or "Patient", "scopes": share.scopes}
     if "episodes" in share.scopes:
@@ -29,30 +31,33 @@ def patient_context(share: Share, *, kind: str | None = None, since: dt.date | N
         first_week = today - dt.timedelta(days=today.weekday()) - dt.timedelta(weeks=WEEKS - 1)
         weeks = [first_week + dt.timedelta(weeks=i) for i in range(WEEKS)]
         counts: dict[str, list[int]] = defaultdict(lambda: [0] * WEEKS)
+        pains: list[list[int]] = [[] for _ in range(WEEKS)]
         recent = [(e, t) for e, t in local if t.date() >= first_week]
         for e, t in recent:
-            counts[e.kind][(t.date() - first_week).days // 7] += 1
+            week = (t.date() - first_week).days // 7
+            counts[e.kind][week] += 1
+            pains[week].append(e.pain)
         by_kind: dict[str, list[float]] = defaultdict(list)
         for e, _ in recent:
             if e.duration_s is not None:
                 by_kind[e.kind].append(e.duration_s / 60)
         ctx["charts"] = {
             "per_week": mark_safe(charts.episodes_per_week(weeks, dict(counts))),  # noqa: S308 (our own SVG)
-            "pain": mark_safe(charts.pain_over_time([t.date() for _, t in recent], [e.pain for e, _ in recent])),  # noqa: S308
+            "pain": mark_safe(charts.pain_over_time(weeks, pains)),  # noqa: S308
             "duration": mark_safe(charts.durations(dict(by_kind))),  # noqa: S308
             "where": mark_safe(charts.body_locations([e.body_location for e, _ in recent])),  # noqa: S308
         }
         ctx["weekly_total"] = sum(sum(v) for v in counts.values())
         table = [(e, t) for e, t in local if (kind is None or e.kind == kind) and (since is None or t.date() >= since)]
-        ctx["episodes"] = [redact(episode_to_rest(e), share) for e, _ in table[:500]]
+        ctx["episodes"] = [redact(episode_to_rest(e), share) for e, _ in table[:rows]]
         ctx["episode_count"] = len(table)
     if "insights" in share.scopes and (snap := insights_latest(user_id=share.patient_id)) is not None:
         found = [t for t in snap.report.get("triggers", []) if t.get("significant") and t.get("rate_ratio")]
-        rows = [(t.get("label") or t["exposure"], t["rate_ratio"], t["ci_low"], t["ci_high"] or t["rate_ratio"])
-                for t in found if t.get("ci_low")]  # fmt: skip
+        forest = [(t.get("label") or t["exposure"], t["rate_ratio"], t["ci_low"], t["ci_high"] or t["rate_ratio"])
+                  for t in found if t.get("ci_low")]  # fmt: skip
         ctx["findings"] = found
-        if rows:
-            ctx.setdefault("charts", {})["triggers"] = mark_safe(charts.trigger_findings(rows))  # noqa: S308
+        if forest:
+            ctx.setdefault("charts", {})["triggers"] = mark_safe(charts.trigger_findings(forest))  # noqa: S308
     if "alerts" in share.scopes:
         ctx["alerts"] = list(
             Alert.objects.filter(user_id=share.patient_id, deleted_at__isnull=True).order_by("-opened_at")[:50]

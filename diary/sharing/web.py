@@ -108,7 +108,7 @@ def patient_pdf(request: HttpRequest, pid: str) -> HttpResponse:
     if share is None:
         raise Http404
     access_record(share=share, what="pdf")
-    response = HttpResponse(render_pdf(patient_context(share)), content_type="application/pdf")
+    response = HttpResponse(render_pdf(patient_context(share, rows=25)), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="diary-{share.uid}.pdf"'
     response["Cache-Control"] = "no-store"
     return response
