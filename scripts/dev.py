@@ -228,11 +228,12 @@ def ensure_redis(url: str) -> None:
 
 
 # Debian packages the tests drive: command -> package.
-TEST_TOOLS = {"pdftoppm": "poppler-utils", "pdftotext": "poppler-utils"}
+TEST_TOOLS = {"pdftoppm": "poppler-utils", "pdftotext": "poppler-utils", "chromium": "chromium"}
 
 
 def ensure_tools() -> None:
-    """Install the command-line tools the tests use (the PDF is rendered with pdftoppm) if missing."""
+    """Install the tools the tests drive if missing: poppler-utils (the PDF is rendered with pdftoppm)
+    and Debian's Chromium (the browser test; Playwright's own browser download does not work here)."""
     missing = sorted({pkg for cmd, pkg in TEST_TOOLS.items() if shutil.which(cmd) is None})
     if not missing:
         return
