@@ -115,8 +115,9 @@ def test_the_patient_page_shows_charts_and_episodes_within_the_share(owner: User
     assert "Episodes (0)" in only_cramps
 
 
+@pytest.mark.parametrize("page", ["", "report.pdf"])
 @pytest.mark.parametrize("case", ["revoked", "expired", "not theirs", "no episodes scope"])
-def test_the_patient_page_is_refused_outside_the_share(owner: User, clinician: User, case: str) -> None:
+def test_the_patient_page_is_refused_outside_the_share(owner: User, clinician: User, case: str, page: str) -> None:
     import datetime as dt
 
     from django.utils import timezone
@@ -135,7 +136,7 @@ def test_the_patient_page_is_refused_outside_the_share(owner: User, clinician: U
     if case == "expired":
         Share.objects.filter(pk=share.pk).update(ends_at=timezone.now() - dt.timedelta(minutes=1))
     client = past_second_factor(clinician)
-    r = client.get(f"/clinician/patients/{share.uid}/")
+    r = client.get(f"/clinician/patients/{share.uid}/{page}")
     assert r.status_code == 404
     assert not AccessLog.objects.filter(patient=owner).exists()
 
