@@ -56,7 +56,7 @@ def test_a_clinician_reviews_a_shared_diary_in_chromium(live_server: Any) -> Non
     share, code = share_invite(patient=person, data={"scopes": ["episodes", "alerts"]})
 
     seen = browse(live_server.url, clinician, CODE=code)
-    assert seen["patient"] == share.uid
+    assert seen["signedIn"] and seen["patient"] == share.uid
     assert seen["weeklyTotal"] == "3" and seen["charts"] >= 4 and seen["episodeRows"] == 3
     assert {"calf", "foot"} <= set(seen["chartTexts"]) and " 2" in seen["chartTexts"]  # calf: 2 episodes
     assert any("pain 9 >= 8" in a for a in seen["alerts"])
@@ -69,5 +69,5 @@ def test_a_clinician_reviews_a_shared_diary_in_chromium(live_server: Any) -> Non
     share_revoke(patient=person, uid=share.uid)
     assert Share.objects.get(pk=share.pk).revoked_at is not None
     again = browse(live_server.url, clinician, PATIENT=share.uid, SECRET=seen["secret"])
-    assert again["status"] == 404
+    assert again["signedIn"] and again["status"] == 404  # signed in and past TOTP, and still refused
     assert (ARTEFACTS / "patient.png").exists() and (ARTEFACTS / "after-revoke.png").exists()
