@@ -3,11 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from backend import views
+from backend import health, views
 from diary.sharing import web as clinician_web
 
 urlpatterns = [
     path("", views.home, name="home"),
+    re_path(r"^healthz/?$", health.healthz, name="healthz"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("diary.urls")),
