@@ -273,6 +273,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
         [str(BIN / "ruff"), "format", "--check", "."],
         [str(BIN / "mypy")],
         [str(PY), "manage.py", "makemigrations", "--check", "--dry-run"],
+        # Security lint of the application code (configured in pyproject.toml [tool.bandit]).
+        [str(BIN / "bandit"), "-q", "-c", "pyproject.toml", "-r", "backend", "diary", "reminders"],
     ]
     for step in steps:
         say(" ".join(Path(step[0]).name if i == 0 else a for i, a in enumerate(step)))

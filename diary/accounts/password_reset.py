@@ -18,7 +18,8 @@ from diary.core.errors import DomainValidationError
 from diary.outbox.registry import handles
 from diary.outbox.services import outbox_enqueue
 
-PASSWORD_RESET = "account.password_reset"  # noqa: S105 (an outbox topic, not a secret)
+# An outbox topic, not a secret.
+PASSWORD_RESET = "account.password_reset"  # noqa: S105  # nosec B105
 
 
 def password_reset_request(*, email: str) -> None:

@@ -41,11 +41,12 @@ def patient_context(
         for e, _ in recent:
             if e.duration_s is not None:
                 by_kind[e.kind].append(e.duration_s / 60)
+        # Our own matplotlib SVG (no user text in it but codes and numbers): safe to embed as is.
         ctx["charts"] = {
-            "per_week": mark_safe(charts.episodes_per_week(weeks, dict(counts))),  # noqa: S308 (our own SVG)
-            "pain": mark_safe(charts.pain_over_time(weeks, pains)),  # noqa: S308
-            "duration": mark_safe(charts.durations(dict(by_kind))),  # noqa: S308
-            "where": mark_safe(charts.body_locations([e.body_location for e, _ in recent])),  # noqa: S308
+            "per_week": mark_safe(charts.episodes_per_week(weeks, dict(counts))),  # noqa: S308  # nosec B308 B703
+            "pain": mark_safe(charts.pain_over_time(weeks, pains)),  # noqa: S308  # nosec B308 B703
+            "duration": mark_safe(charts.durations(dict(by_kind))),  # noqa: S308  # nosec B308 B703
+            "where": mark_safe(charts.body_locations([e.body_location for e, _ in recent])),  # noqa: S308  # nosec B308 B703
         }
         ctx["weekly_total"] = sum(sum(v) for v in counts.values())
         table = [(e, t) for e, t in local if (kind is None or e.kind == kind) and (since is None or t.date() >= since)]
@@ -57,7 +58,7 @@ def patient_context(
                   for t in found if t.get("ci_low")]  # fmt: skip
         ctx["findings"] = found
         if forest:
-            ctx.setdefault("charts", {})["triggers"] = mark_safe(charts.trigger_findings(forest))  # noqa: S308
+            ctx.setdefault("charts", {})["triggers"] = mark_safe(charts.trigger_findings(forest))  # noqa: S308  # nosec B308 B703
     if "alerts" in share.scopes:
         ctx["alerts"] = list(
             Alert.objects.filter(user_id=share.patient_id, deleted_at__isnull=True).order_by("-opened_at")[:50]

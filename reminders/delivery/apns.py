@@ -45,7 +45,7 @@ class ProviderToken:
         self._team_id = team_id
         self._lifetime_s = lifetime_s
         self._lock = threading.Lock()
-        self._token = ""
+        self._token = ""  # nosec B105
         self._issued = 0.0
 
     def get(self, *, rejected: str | None = None) -> str:
