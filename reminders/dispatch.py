@@ -23,7 +23,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from diary.checkins.models import WaterIntake
-from diary.sync.models import SyncState
+from diary.sync.sequence import sequence_lock_free
 from reminders.content import reminder_text
 from reminders.inbox import NewNotification, notifications_create
 from reminders.models import ReminderRule
@@ -60,12 +60,7 @@ def _dispatch_batch(*, now: dt.datetime, batch_size: int, result: DispatchResult
         candidates = sorted(set(due.values_list("user_id", flat=True)[:batch_size]))
         if not candidates:
             return 0
-        people = list(
-            SyncState.objects.select_for_update(skip_locked=True)
-            .filter(user_id__in=candidates)
-            .order_by("user_id")
-            .values_list("user_id", flat=True)
-        )
+        people = sequence_lock_free(user_ids=candidates)
         if not people:
             result.busy += len(candidates)
             return 0  # everyone due is being written to: the next tick comes back for them

@@ -8,8 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from diary.sync.models import SyncState
-from diary.sync.sequence import sequence_claim
+from diary.sync.sequence import sequence_claim, sequence_lock
 from reminders.models import Notification
 
 
@@ -25,7 +24,7 @@ def notifications_prune(*, now: dt.datetime | None = None, chunk: int = 5000) ->
             return done
         for user_id in people:
             with transaction.atomic():
-                SyncState.objects.select_for_update().filter(user_id=user_id).exists()
+                sequence_lock(user_id=user_id)
                 ids = list(old.filter(user_id=user_id).values_list("pk", flat=True))
                 if not ids:
                     continue

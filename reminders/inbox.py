@@ -21,8 +21,7 @@ from diary.accounts.models import User
 from diary.checkins.water import water_log
 from diary.core.fields import REST
 from diary.outbox.registry import handles
-from diary.sync.models import SyncState
-from diary.sync.sequence import new_uid, sequence_claim_many
+from diary.sync.sequence import new_uid, sequence_claim_many, sequence_lock
 from diary.sync.writes import record_delete, record_write
 from reminders.models import Device, Notification, PushDelivery, ReminderRule
 from reminders.tables import NOTIFICATION_UPDATED, NOTIFICATIONS
@@ -147,7 +146,7 @@ def publish_deliveries(ids: list[int]) -> None:
 def notification_notify(*, user: User, kind: str, title: str, body: str, alert_id: str | None = None) -> Notification:
     """One notification now (suggestions, shares, alerts): inbox row and pushes."""
     with transaction.atomic():
-        SyncState.objects.select_for_update().filter(user_id=user.pk).exists()
+        sequence_lock(user_id=user.pk)
         (made,) = notifications_create(
             items=[
                 NewNotification(
@@ -196,7 +195,7 @@ def reminder_snooze(*, rule: ReminderRule, until: dt.datetime) -> bool:
     if until <= timezone.now():
         return False
     with transaction.atomic():
-        SyncState.objects.select_for_update().filter(user_id=rule.user_id).exists()
+        sequence_lock(user_id=rule.user_id)
         fresh = ReminderRule.objects.select_for_update().select_related("user").get(pk=rule.pk)
         if fresh.deleted_at is not None or not fresh.enabled:
             return False

@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from diary.accounts.models import User
 from diary.core.fields import REST
-from diary.sync.models import SyncState
-from diary.sync.sequence import new_uid
+from diary.sync.sequence import new_uid, sequence_lock
 from diary.sync.writes import body_uid, check_uid, record_delete, record_write
 from reminders.models import ReminderRule
 from reminders.selectors import adaptive_days
@@ -85,7 +84,7 @@ def reminders_reschedule(*, user: User, uids: list[str] | None = None) -> int:
     now = timezone.now()
     changed = []
     with transaction.atomic():
-        SyncState.objects.select_for_update().filter(user_id=user.pk).exists()  # lock order: sequence row first
+        sequence_lock(user_id=user.pk)  # lock order: the sequence row first
         for rule in rules.select_for_update(of=("self",)):
             values = rule_values(rule)
             upcoming = rule_next_fire(

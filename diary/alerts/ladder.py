@@ -18,7 +18,7 @@ from diary.accounts.models import User
 from diary.alerts.models import Alert
 from diary.alerts.services import ALERT_CONTACT, LADDER_EVERY, LADDER_MAX_REPEATS, alert_body
 from diary.outbox.services import outbox_enqueue
-from diary.sync.models import SyncState
+from diary.sync.sequence import sequence_lock_free
 
 _DUE = Q(next_repeat_at__isnull=False) | Q(contact_due_at__isnull=False)
 
@@ -33,12 +33,7 @@ def ladder_step(*, now: dt.datetime | None = None, batch_size: int = 200) -> int
             candidates = sorted(set(due.values_list("user_id", flat=True)[:batch_size]))
             if not candidates:
                 return done
-            people = list(
-                SyncState.objects.select_for_update(skip_locked=True)
-                .filter(user_id__in=candidates)
-                .order_by("user_id")
-                .values_list("user_id", flat=True)
-            )
+            people = sequence_lock_free(user_ids=candidates)
             if not people:
                 return done
             alerts = list(

@@ -32,7 +32,7 @@ from diary.checkins.models import CheckIn
 from diary.core.fields import zone
 from diary.episodes.models import Episode
 from diary.outbox.services import outbox_enqueue
-from diary.sync.models import SyncState
+from diary.sync.sequence import sequence_lock
 from diary.sync.writes import server_rows_create, server_rows_touch
 
 LADDER_EVERY = dt.timedelta(minutes=15)
@@ -54,17 +54,13 @@ def episode_facts(e: Episode) -> EpisodeFacts:
     )  # fmt: skip
 
 
-def _lock_person(user_id: int) -> None:
-    SyncState.objects.select_for_update().filter(user_id=user_id).exists()  # lock order: sequence first
-
-
 def alerts_evaluate(*, user_id: int, episode_uids: Iterable[str] = (), now: dt.datetime | None = None) -> list[Alert]:
     """Re-evaluate the named episodes and the person's window rules; returns the alerts that opened
     (or rose in severity). Idempotent: the same episode evaluated twice opens nothing twice."""
     now = now or timezone.now()
     uids = list(dict.fromkeys(episode_uids))
     with transaction.atomic():
-        _lock_person(user_id)
+        sequence_lock(user_id=user_id)  # lock order: the sequence row first
         user = User.objects.get(pk=user_id)
         if user.is_clinician:
             return []
@@ -179,7 +175,7 @@ def alert_body(alert: Alert) -> str:
 def alert_acknowledge(*, patient: User, uid: str, by: User) -> Alert:
     """Open -> acknowledged, by the person or a sharing clinician; stops the ladder. Idempotent."""
     with transaction.atomic():
-        _lock_person(patient.pk)
+        sequence_lock(user_id=patient.pk)
         alert = Alert.objects.select_for_update().filter(user_id=patient.pk, uid=uid, deleted_at__isnull=True).first()
         if alert is None:
             raise Http404

@@ -15,8 +15,7 @@ from diary.accounts.models import User
 from diary.checkins.models import CheckIn, WaterIntake
 from diary.core.errors import DomainValidationError
 from diary.core.fields import REST, Instant, Int, RecordSpec, Text, zone
-from diary.sync.models import SyncState
-from diary.sync.sequence import ID_PATTERN, new_uid
+from diary.sync.sequence import ID_PATTERN, new_uid, sequence_lock
 from diary.sync.writes import record_write
 
 WATER = RecordSpec(
@@ -53,7 +52,7 @@ def water_log(
         raise DomainValidationError(errors)
     day = logged_at.astimezone(zone(user.current_timezone)).date()
     with transaction.atomic():
-        SyncState.objects.select_for_update().filter(user_id=user.pk).exists()  # lock order: sequence first
+        sequence_lock(user_id=user.pk)  # lock order: the sequence row first
         existing = _existing(user, uid, notification_uid)
         if existing is not None:
             return existing, False
@@ -79,7 +78,7 @@ def _existing(user: User, uid: str, notification_uid: str | None) -> WaterIntake
 def water_delete(*, user: User, uid: str) -> None:
     """Undo a glass; the day's check-in total follows."""
     with transaction.atomic():
-        SyncState.objects.select_for_update().filter(user_id=user.pk).exists()
+        sequence_lock(user_id=user.pk)
         glass = WaterIntake.objects.filter(user_id=user.pk, uid=uid).first()
         if glass is None:
             raise Http404

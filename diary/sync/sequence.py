@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from collections.abc import Iterable
 
 from django.db import connection, transaction
 
@@ -72,3 +73,23 @@ def sequence_claim_many(*, counts: dict[int, int]) -> dict[int, int]:
     if missing:
         raise SyncState.DoesNotExist(f"no sync state for users {sorted(missing)}")
     return found
+
+
+def sequence_lock(*, user_id: int) -> None:
+    """Take the person's sequence row lock without claiming a value: the first step of any write that
+    touches their rows (lock order) but may stamp nothing, or stamps later through another service."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("sequence_lock must run inside a transaction")
+    SyncState.objects.select_for_update().filter(user_id=user_id).exists()
+
+
+def sequence_lock_free(*, user_ids: Iterable[int]) -> list[int]:
+    """Lock the sequence rows of those people no other transaction holds (``SKIP LOCKED``), in user-id
+    order, and return them: how batch jobs (dispatcher, alert ladder) claim people, stepping around
+    someone whose push or write is in flight."""
+    return list(
+        SyncState.objects.select_for_update(skip_locked=True)
+        .filter(user_id__in=list(user_ids))
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )
