@@ -18,8 +18,7 @@ from diary.core.api import IsDiaryOwner, json_object
 from diary.core.openapi import ERRORS
 from diary.core.pagination import DiaryCursorPagination
 from diary.sharing.api import IsClinician
-from diary.sharing.scoped import access_record
-from diary.sharing.selectors import share_for_clinician
+from diary.sharing.clinician_api import clinician_share
 
 
 def alert_to_rest(a: Alert) -> dict[str, Any]:
@@ -108,11 +107,7 @@ class AlertAcknowledgeApi(APIView):
 
 
 def _share(request: Request, pid: str, what: str) -> Any:
-    share = share_for_clinician(clinician=request.user, uid=pid, scope="alerts")  # type: ignore[arg-type]
-    if share is None:
-        raise Http404  # no share, revoked, expired or without the alerts scope: nothing to see here
-    access_record(share=share, what=what)  # every clinician read is logged for the person
-    return share
+    return clinician_share(request, pid, "alerts", what)
 
 
 class ClinicianAlertsApi(generics.GenericAPIView[Alert]):

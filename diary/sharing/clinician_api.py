@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -26,8 +26,9 @@ from diary.sharing.selectors import share_for_clinician
 from diary.sharing.triage import triage_rows
 
 
-def clinician_share(request: Request, pid: str, scope: str, what: str) -> Share:
-    """The clinician's active share ``pid`` with ``scope``, logged as one read of ``what``; else 404."""
+def clinician_share(request: Request | HttpRequest, pid: str, scope: str, what: str) -> Share:
+    """The clinician's active share ``pid`` with ``scope``, logged as one read of ``what``; else 404.
+    Every clinician read (API, page, export) resolves its share here."""
     share = share_for_clinician(clinician=request.user, uid=pid, scope=scope)  # type: ignore[arg-type]
     if share is None:
         raise Http404

@@ -81,13 +81,9 @@ def redeem(request: HttpRequest) -> HttpResponse:
 def patient(request: HttpRequest, pid: str) -> HttpResponse:
     """One patient: charts, the episode table (filter by kind and date) and alerts, within the share."""
     from diary.reports.patient import patient_context
-    from diary.sharing.scoped import access_record
-    from diary.sharing.selectors import share_for_clinician
+    from diary.sharing.clinician_api import clinician_share
 
-    share = share_for_clinician(clinician=request.user, uid=pid, scope="episodes")  # type: ignore[arg-type]
-    if share is None:
-        raise Http404
-    access_record(share=share, what="page")
+    share = clinician_share(request, pid, "episodes", "page")
     kind = request.GET.get("kind") or None
     try:
         since = dt.date.fromisoformat(request.GET["from"]) if request.GET.get("from") else None
@@ -101,13 +97,9 @@ def patient_pdf(request: HttpRequest, pid: str) -> HttpResponse:
     """The same page as a 1-2 page PDF for a consultation (WeasyPrint)."""
     from diary.reports.patient import patient_context
     from diary.reports.pdf import patient_pdf as render_pdf
-    from diary.sharing.scoped import access_record
-    from diary.sharing.selectors import share_for_clinician
+    from diary.sharing.clinician_api import clinician_share
 
-    share = share_for_clinician(clinician=request.user, uid=pid, scope="episodes")  # type: ignore[arg-type]
-    if share is None:
-        raise Http404
-    access_record(share=share, what="pdf")
+    share = clinician_share(request, pid, "episodes", "pdf")
     response = HttpResponse(render_pdf(patient_context(share, rows=25)), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="diary-{share.uid}.pdf"'
     response["Cache-Control"] = "no-store"
