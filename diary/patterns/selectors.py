@@ -51,7 +51,7 @@ def low_water_linked(*, user_id: int) -> bool:
     snapshot = insights_latest(user_id=user_id)
     if snapshot is None:
         return False
-    return _links_low_water(snapshot.report)
+    return links_low_water(snapshot.report)
 
 
 def low_water_linked_among(user_ids: list[int]) -> set[int]:
@@ -66,10 +66,10 @@ def low_water_linked_among(user_ids: list[int]) -> set[int]:
         if connection.vendor == "postgresql"
         else [(u, s.report) for u in user_ids if (s := insights_latest(user_id=u)) is not None]
     )
-    return {user_id for user_id, report in latest if _links_low_water(report)}
+    return {user_id for user_id, report in latest if links_low_water(report)}
 
 
-def _links_low_water(report: dict[str, Any]) -> bool:
+def links_low_water(report: dict[str, Any]) -> bool:
     # "more": more episodes when exposed (the rate ratio is None when unexposed days had none at all).
     return any(
         t.get("exposure") == "low_water" and t.get("significant") and t.get("direction") == "more"

@@ -12,7 +12,7 @@ from diary.accounts.models import User
 from diary.core.fields import zone
 from diary.patterns.analysis import ANALYSIS_VERSION, analyse
 from diary.patterns.models import InsightsDue, InsightSnapshot
-from diary.patterns.selectors import analysis_rows, low_water_linked
+from diary.patterns.selectors import analysis_rows, links_low_water, low_water_linked
 
 DEBOUNCE = dt.timedelta(seconds=60)
 KEEP_SNAPSHOTS = 5
@@ -44,7 +44,7 @@ def insights_run(*, user: User, today: dt.date | None = None) -> InsightSnapshot
     )  # fmt: skip
     old = InsightSnapshot.objects.filter(user=user).order_by("-computed_at", "-pk").values_list("pk", flat=True)
     InsightSnapshot.objects.filter(pk__in=list(old[KEEP_SNAPSHOTS:])).delete()
-    if low_water_linked(user_id=user.pk) != linked_before:
+    if links_low_water(report) != linked_before:  # the new snapshot's own report, not a re-read
         from reminders.handlers import adaptive_reschedule
 
         adaptive_reschedule(user_id=user.pk)  # adaptive hydration follows what the data says
