@@ -119,3 +119,13 @@ def assert_error(response: Any, status: int, *fields: str) -> dict[str, Any]:
         assert name in body["details"], (name, body)
         assert body["details"][name] and all(isinstance(r, str) and r for r in body["details"][name])
     return body
+
+
+def run_outbox() -> int:
+    """What the worker would do: process every outbox event pending now, once. Returns how many ran
+    (events their handlers enqueue wait for the next call)."""
+    from diary.outbox.models import OutboxEvent
+    from diary.outbox.services import outbox_process
+
+    pending = OutboxEvent.objects.filter(processed_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    return sum(outbox_process(event_id=event_id) for event_id in list(pending))

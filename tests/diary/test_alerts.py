@@ -27,19 +27,12 @@ from diary.outbox.services import outbox_process, outbox_requeue
 from diary.sharing.services import share_invite, share_redeem
 from reminders.delivery.sending import deliveries_due, deliveries_send
 from reminders.models import Notification, PushDelivery
-from tests.conftest import client_for, episode_body, make_user
+from tests.conftest import client_for, episode_body, make_user, run_outbox
 from tests.diary.sync.helpers import changes, pull, push, raw_episode
 from tests.diary.test_outbox import _reset_producer_pool
 from tests.reminders.pushservers import Subscription, WebPushService, ec_public_raw
 
 BREATHING = {"symptoms": ["breathing_difficulty"], "body_location": "chest", "pain": 5}
-
-
-def run_outbox() -> int:
-    done = 0
-    for event_id in OutboxEvent.objects.filter(processed_at__isnull=True).order_by("pk").values_list("pk", flat=True):
-        done += outbox_process(event_id=event_id)
-    return done
 
 
 def log(user: User, **overrides: Any) -> dict[str, Any]:

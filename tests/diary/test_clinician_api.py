@@ -13,11 +13,9 @@ from rest_framework.test import APIClient
 
 from diary.accounts.models import User
 from diary.accounts.services import user_make_clinician
-from diary.outbox.models import OutboxEvent
-from diary.outbox.services import outbox_process
 from diary.sharing.models import AccessLog, Share
 from diary.sharing.services import share_invite, share_redeem
-from tests.conftest import client_for, episode_body, make_user
+from tests.conftest import client_for, episode_body, make_user, run_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -36,11 +34,6 @@ def shared(patient: User, clinician: User, scopes: list[str], **extra: Any) -> s
     share, code = share_invite(patient=patient, data={"scopes": scopes, **extra})
     share_redeem(clinician=clinician, code=code)
     return share.uid
-
-
-def run_outbox() -> None:
-    for event_id in OutboxEvent.objects.filter(processed_at__isnull=True).order_by("pk").values_list("pk", flat=True):
-        outbox_process(event_id=event_id)
 
 
 def diary(owner: User) -> None:

@@ -85,16 +85,13 @@ def test_redeem_on_the_page_then_the_patient_is_listed(owner: User, clinician: U
 def _diary(owner: User) -> None:
     from django.utils import timezone
 
-    from diary.outbox.models import OutboxEvent
-    from diary.outbox.services import outbox_process
-    from tests.conftest import client_for, episode_body
+    from tests.conftest import client_for, episode_body, run_outbox
 
     api = client_for(owner)
     for pain in (3, 9):
         api.post("/api/v1/episodes", episode_body(pain=pain, notes="private words",
                                                  started_at=timezone.now().isoformat()), format="json")  # fmt: skip
-    for event_id in OutboxEvent.objects.filter(processed_at__isnull=True).values_list("pk", flat=True):
-        outbox_process(event_id=event_id)  # the red flags (pain 9)
+    run_outbox()  # the red flags (pain 9)
 
 
 def test_the_patient_page_shows_charts_and_episodes_within_the_share(owner: User, clinician: User) -> None:

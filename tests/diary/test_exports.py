@@ -27,14 +27,12 @@ from diary.alerts.models import ThresholdOverride
 from diary.checkins.models import CheckIn
 from diary.episodes.models import Episode
 from diary.episodes.render import episode_to_rest
-from diary.outbox.models import OutboxEvent
-from diary.outbox.services import outbox_process
 from diary.patterns.services import insights_run_due
 from diary.reports.csv_export import cell
 from diary.sharing.models import AccessLog, Share
 from diary.sharing.services import share_invite, share_redeem
 from reminders.models import Device, Notification, PushDelivery
-from tests.conftest import PASSWORD, assert_error, client_for, episode_body, make_user
+from tests.conftest import PASSWORD, assert_error, client_for, episode_body, make_user, run_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -56,11 +54,6 @@ def shared(patient: User, clinician: User, scopes: list[str], **extra: Any) -> s
     share, code = share_invite(patient=patient, data={"scopes": scopes, **extra})
     share_redeem(clinician=clinician, code=code)
     return share.uid
-
-
-def run_outbox() -> None:
-    for event_id in OutboxEvent.objects.filter(processed_at__isnull=True).order_by("pk").values_list("pk", flat=True):
-        outbox_process(event_id=event_id)
 
 
 def diary(owner: User, *, note: str = EPISODE_NOTE, checkin_note: str = CHECKIN_NOTE) -> None:

@@ -15,8 +15,6 @@ from diary.accounts.models import User
 from diary.checkins.models import CheckIn
 from diary.core.fields import zone
 from diary.episodes.models import Episode
-from diary.outbox.models import OutboxEvent
-from diary.outbox.services import outbox_process
 from diary.patterns.models import InsightsDue, InsightSnapshot
 from diary.patterns.selectors import low_water_linked
 from diary.patterns.services import LEASE, insights_run, insights_run_due
@@ -24,14 +22,9 @@ from diary.patterns.tasks import insights_chunk
 from reminders.models import ReminderRule
 from reminders.selectors import adaptive_days
 from reminders.timing import rule_values
-from tests.conftest import client_for, episode_body
+from tests.conftest import client_for, episode_body, run_outbox
 
 pytestmark = pytest.mark.django_db
-
-
-def run_outbox() -> None:
-    for event_id in OutboxEvent.objects.filter(processed_at__isnull=True).order_by("pk").values_list("pk", flat=True):
-        outbox_process(event_id=event_id)
 
 
 def test_a_burst_of_writes_causes_one_run_a_minute_later(owner: User) -> None:

@@ -21,13 +21,11 @@ from django.utils import timezone
 
 from diary.accounts.models import User
 from diary.checkins.models import CheckIn, WaterIntake
-from diary.outbox.models import OutboxEvent
-from diary.outbox.services import outbox_process
 from reminders.content import HYDRATION_THIRSTY, NIGHT_STRETCH_SUGGESTION
 from reminders.dispatch import dispatch_due
 from reminders.housekeeping import notifications_prune
 from reminders.models import Notification, ReminderRule
-from tests.conftest import client_for, make_user
+from tests.conftest import client_for, make_user, run_outbox
 from tests.diary.sync.helpers import pull
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -41,11 +39,6 @@ def at(text: str) -> dt.datetime:
 def water_rule(**overrides: Any) -> dict[str, Any]:
     return {"kind": "hydration", "schedule": "interval", "interval_min": 120,
             "window_start": "08:00", "window_end": "22:00", **overrides}  # fmt: skip
-
-
-def run_outbox() -> None:
-    for event_id in OutboxEvent.objects.filter(processed_at__isnull=True).order_by("pk").values_list("pk", flat=True):
-        outbox_process(event_id=event_id)
 
 
 @pytest.fixture
