@@ -57,7 +57,7 @@ from django.test import Client  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from backend.celery import app as celery_app  # noqa: E402
-from bench.reminders import ensure_database  # noqa: E402
+from bench.common import ensure_database  # noqa: E402
 from diary.accounts.models import User  # noqa: E402
 from diary.accounts.services import user_register  # noqa: E402
 from diary.alerts.models import Alert  # noqa: E402

@@ -44,16 +44,13 @@ import django  # noqa: E402
 
 django.setup()
 
-import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-from psycopg import sql  # noqa: E402
-from psycopg.conninfo import make_conninfo  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
+from bench.common import ensure_database  # noqa: E402
 from diary import vocab  # noqa: E402
 from diary.accounts.models import User  # noqa: E402
 from diary.accounts.services import user_register  # noqa: E402
@@ -70,20 +67,6 @@ BASELINE = """baseline: plain function views returning JsonResponse (bench/views
   episode_to_rest; auth by the same JWT Bearer header (JWTAuthentication().authenticate on a DRF Request).
   create 'plain' calls the same services.episode_create (validation, sequence, row lock, insert, outbox,
   Redis publish); 'plain-orm' is only a sequence claim + Episode.objects.create."""
-
-
-def ensure_database() -> None:
-    db = settings.DATABASES["default"]
-    if "postgresql" not in db["ENGINE"] or "bench" not in db["NAME"]:
-        sys.exit(f"refusing to run on {db['ENGINE']} database {db['NAME']!r}: use PostgreSQL and a *bench* database")
-    conninfo = make_conninfo(
-        dbname="postgres", host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"] or None,
-        password=db["PASSWORD"] or None,
-    )  # fmt: skip
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
-    call_command("migrate", verbosity=0)
 
 
 def cleanup() -> None:

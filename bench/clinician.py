@@ -37,8 +37,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.common import ensure_database  # noqa: E402
 from bench.patterns import person  # noqa: E402
-from bench.reminders import ensure_database  # noqa: E402
 from diary.accounts.models import User  # noqa: E402
 from diary.accounts.services import user_make_clinician, user_register  # noqa: E402
 from diary.patterns.services import insights_run  # noqa: E402

@@ -39,7 +39,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench.reminders import ensure_database  # noqa: E402
+from bench.common import ensure_database  # noqa: E402
 from diary import vocab  # noqa: E402
 from diary.accounts.models import User  # noqa: E402
 from diary.accounts.services import user_register  # noqa: E402

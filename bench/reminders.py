@@ -44,14 +44,10 @@ import django  # noqa: E402
 
 django.setup()
 
-import psycopg  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from psycopg import sql  # noqa: E402
-from psycopg.conninfo import make_conninfo  # noqa: E402
 
 from backend.celery import app as celery_app  # noqa: E402
+from bench.common import ensure_database  # noqa: E402
 from reminders.dispatch import dispatch_due  # noqa: E402
 
 DOMAIN = "@bench-reminders.invalid"
@@ -61,22 +57,6 @@ DUE_BIG, DUE_SMALL = 10_000, 100
 RATIO_LIMIT = 1.5
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney", "America/Sao_Paulo",
          "Asia/Tokyo", "Europe/London", "Pacific/Auckland")  # fmt: skip
-
-
-def conninfo(dbname: str) -> str:
-    db = settings.DATABASES["default"]
-    return make_conninfo(dbname=dbname, host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"] or None,
-                         password=db["PASSWORD"] or None)  # fmt: skip
-
-
-def ensure_database() -> None:
-    db = settings.DATABASES["default"]
-    if "postgresql" not in db["ENGINE"] or "bench" not in db["NAME"]:
-        sys.exit(f"refusing to run on {db['ENGINE']} database {db['NAME']!r}: use PostgreSQL and a *bench* database")
-    with psycopg.connect(conninfo("postgres"), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
-    call_command("migrate", verbosity=0)
 
 
 def execute(statement: str, params: list[Any] | None = None) -> None:
