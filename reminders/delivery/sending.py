@@ -20,6 +20,7 @@ from django.utils import timezone
 from diary.core.fields import datetime_to_ms
 from reminders.delivery.base import PermanentPushError, PushMessage, PushTarget, TransientPushError
 from reminders.delivery.registry import transport_for
+from reminders.devices import device_deactivate
 from reminders.models import Device, Notification, PushDelivery
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,7 @@ def _send_one(row: PushDelivery, result: SendResult) -> None:
         transport.send(target, message_for(row.notification))
     except PermanentPushError as exc:
         _finish(row, status=PushDelivery.FAILED, error=str(exc))
-        Device.objects.filter(pk=device.pk, active=True).update(
-            active=False, deactivated_at=now, last_error=str(exc)[:2000]
-        )
+        device_deactivate(device=device, reason=str(exc))
         log.info("push token dead, device deactivated: device=%s platform=%s", device.uid, device.platform)
         result.failed += 1
     except TransientPushError as exc:
