@@ -77,8 +77,9 @@ def _dispatch_batch(*, now: dt.datetime, batch_size: int, result: DispatchResult
 
 
 def _fire(rules: list[ReminderRule], *, now: dt.datetime, result: DispatchResult) -> None:
+    values_of = {r.pk: rule_values(r) for r in rules}
     thirsty = adaptive_days_for(
-        {r.user_id for r in rules if is_adaptive(rule_values(r))},
+        {r.user_id for r in rules if is_adaptive(values_of[r.pk])},
         ((now - dt.timedelta(days=2)).date(), (now + dt.timedelta(days=2)).date()),
     )
     last_water = _last_water({r.user_id for r in rules if r.kind == "hydration" and r.schedule == "interval"}, now=now)
@@ -86,7 +87,7 @@ def _fire(rules: list[ReminderRule], *, now: dt.datetime, result: DispatchResult
     for rule in rules:
         scheduled = rule.next_fire_at
         assert scheduled is not None
-        values = rule_values(rule)
+        values = values_of[rule.pk]
         snoozed = rule.snooze_until is not None and rule.snooze_until <= now
         days = thirsty.get(rule.user_id, frozenset())
         is_thirsty = is_adaptive(values) and scheduled.astimezone(rule_zone(rule.tz_mode, rule.user)).date() in days
