@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -22,7 +25,27 @@ def not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
     return render(request, "404.html", status=404)
 
 
+log = logging.getLogger(__name__)
+DB_RETRY_AFTER_S = 5
+
+
+def _database_unavailable() -> bool:
+    """Is the exception being handled the database being unreachable (down, restarting, a dropped
+    connection) or a transient failure it asks to retry? Those are a 503, not a bug."""
+    exc = sys.exc_info()[1]
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500. Django calls it inside the ``except`` block, so the exception is at hand."""
+    if _database_unavailable():
+        log.warning("database unavailable: answered 503 to %s %s", request.method, request.path)
+        body = error_body("unavailable", "The service is briefly unavailable; please retry shortly.")
+        response: HttpResponse = JsonResponse(body, status=503)
+        if not _wants_json(request):
+            response = HttpResponse(body["message"], status=503, content_type="text/plain")
+        response["Retry-After"] = str(DB_RETRY_AFTER_S)
+        return response
     if _wants_json(request):
         return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
     return HttpResponse("Something went wrong on our side.", status=500, content_type="text/plain")
