@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
 
@@ -23,3 +24,14 @@ app.conf.beat_schedule = {
     "reminders-prune": {"task": "reminders.tasks.prune_notifications", "schedule": crontab(hour=3, minute=41)},
     "sync-purge-tombstones": {"task": "diary.sync.tasks.sync_purge_tombstones", "schedule": crontab(hour=3, minute=17)},
 }
+
+
+@setup_logging.connect
+def _use_django_logging(**kwargs: object) -> None:
+    """Worker and beat log through Django's LOGGING (JSON lines, the same filters) instead of
+    Celery's own handlers."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)

@@ -79,6 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
     env.setdefault("DEBUG", "1")
+    env.setdefault("LOG_FORMAT", "plain")  # a terminal; production and CI log JSON lines
     env.setdefault("PYTHONUNBUFFERED", "1")
     var = Path(env.setdefault("DIARY_VAR_DIR", str(ROOT / "var")))
     var.mkdir(parents=True, exist_ok=True)

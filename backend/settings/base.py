@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "backend.logs.RequestLogMiddleware",  # outermost: it sees every answer, 500s and 503s included
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -228,12 +229,19 @@ DIARY_PAGE_SIZE = 50
 DIARY_MAX_PAGE_SIZE = 200
 OUTBOX_SWEEP_AFTER_SECONDS = cfg.integer("OUTBOX_SWEEP_AFTER_SECONDS", 60, minimum=1)
 
+# Structured logs (backend/logs.py): JSON lines by default, plain text for a terminal (LOG_FORMAT=plain).
+LOG_FORMAT = cfg.choice("LOG_FORMAT", "json", ("json", "plain"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request": {"()": "backend.logs.RequestFilter"}},
+    "formatters": {
+        "json": {"()": "backend.logs.Formatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request"]}},
     "root": {"handlers": ["console"], "level": cfg.env.str("LOG_LEVEL", default="INFO")},
+    # SQL with its parameters is personal data: never logged, whatever LOG_LEVEL says.
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 

@@ -74,6 +74,13 @@ def integer(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
+def choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.str(name, default="") or default
+    if value not in choices:
+        raise _fail(name, f"expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     raw = env.str(name, default="") or default
     scheme = raw.split("://", 1)[0] if "://" in raw else ""

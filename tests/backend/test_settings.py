@@ -52,6 +52,7 @@ def test_missing_required_value_fails_naming_it(name: str) -> None:
         ("DEBUG", "maybe"),
         ("DB_CONN_MAX_AGE", "forever"),
         ("ALLOWED_HOSTS", "a host/with slash"),
+        ("LOG_FORMAT", "xml"),
     ],
 )
 def test_malformed_value_fails_naming_it(name: str, value: str) -> None:
