@@ -25,7 +25,7 @@ class _Osv(http.server.BaseHTTPRequestHandler):
     advisories: dict[str, list[dict[str, Any]]] = {}
     queried: list[str] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         query = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         name = query["package"]["name"]
         self.queried.append(name)
