@@ -24,5 +24,6 @@ urlpatterns = [
     ),
 ]
 
+handler400 = "backend.views.bad_request"
 handler404 = "backend.views.not_found"
 handler500 = "backend.views.server_error"

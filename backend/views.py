@@ -19,6 +19,13 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
 
 
+def bad_request(request: HttpRequest, exception: Any = None) -> HttpResponse:
+    """handler400: what Django refuses before a view runs (a disallowed Host, a malformed body)."""
+    if _wants_json(request):
+        return JsonResponse(error_body("bad_request", "The request could not be understood."), status=400)
+    return HttpResponse("Bad request.", status=400, content_type="text/plain")
+
+
 def not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse(error_body("not_found", "No such resource."), status=404)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -53,6 +54,10 @@ def error_body(code: str, message: str, details: dict[str, list[str]] | None = N
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainValidationError):
         return Response(error_body("invalid", "Some fields are not valid.", exc.details), status=400)
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        body = error_body("too_large", "The request body is too large.", {"body": [f"larger than {limit} bytes"]})
+        return Response(body, status=413)
     if isinstance(exc, Conflict):
         return Response(error_body("conflict", exc.message, exc.details), status=409)
     if isinstance(exc, Http404):

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "backend.logs.RequestLogMiddleware",  # outermost: it sees every answer, 500s and 503s included
     "django.middleware.security.SecurityMiddleware",
+    "backend.middleware.ApiNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -180,7 +181,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["backend.api.parsers.ORJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backend.api.errors.exception_handler",
+    # Every API view counts requests per person (per address when anonymous); auth and redeem views
+    # add their own stricter scopes. Generous: an offline backlog syncs in a handful of requests.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
+        "user": cfg.env.str("THROTTLE_USER", default="1200/min"),
         "auth": cfg.env.str("THROTTLE_AUTH", default="20/min"),
         "auth_burst": cfg.env.str("THROTTLE_AUTH_BURST", default="5/sec"),
         "redeem": cfg.env.str("THROTTLE_REDEEM", default="30/hour"),  # per address (a clinic shares one)

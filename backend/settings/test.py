@@ -9,6 +9,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {
+        "user": REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["user"],  # type: ignore[index]  # production's rate
         "auth": "1000/min",
         "auth_burst": "1000/sec",
         "redeem": "1000/min",
