@@ -10,6 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
 
 app = Celery("diary")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
 app.autodiscover_tasks(["diary.outbox", "diary.sync", "diary.alerts", "diary.patterns", "diary", "reminders"])
 
 app.conf.beat_schedule = {

@@ -149,6 +149,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     cfg.url("CELERY_BROKER_URL", CELERY_BROKER_URL, schemes=("redis", "rediss", "amqp", "unix"))
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # kombu's Redis transport, made to survive Redis restarting while a task runs (backend/broker.py).
+        CELERY_BROKER_TRANSPORT = "backend.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
@@ -267,7 +270,8 @@ INSIGHTS_WINDOW_DAYS = cfg.integer("INSIGHTS_WINDOW_DAYS", 5 * 366, minimum=28)
 NOTIFICATION_RETENTION_DAYS = cfg.integer("NOTIFICATION_RETENTION_DAYS", 90, minimum=1)
 GLASS_ML = cfg.integer("GLASS_ML", 250, minimum=1)  # a "done" on a hydration reminder logs one glass
 PUSH_BATCH_SIZE = 100  # deliveries per push task
-PUSH_LEASE_SECONDS = 300  # a worker that dies mid-send gives its pushes back after this
+# A worker that dies mid-send gives its pushes back after this (must exceed a batch's sends).
+PUSH_LEASE_SECONDS = cfg.integer("PUSH_LEASE_SECONDS", 300, minimum=1)
 # Tests and local development may point Web Push at a loopback push service; production never.
 PUSH_ALLOW_LOOPBACK_ENDPOINTS = cfg.boolean("PUSH_ALLOW_LOOPBACK_ENDPOINTS", False)
 VAPID_PRIVATE_KEY = cfg.env.str("VAPID_PRIVATE_KEY", default=None)

@@ -1,0 +1,38 @@
+"""kombu's Redis transport, made to survive Redis going away while a task runs.
+
+With kombu 5.7 a Celery worker exits ("Unrecoverable error: AttributeError: 'NoneType' object has no
+attribute 'hostname'" or "... 'client'") when the broker connection drops while it holds an
+unacknowledged message, which with ``acks_late`` (every task here) means whenever a task is running:
+
+- the consumer collects the dead connection, which detaches the transport from it but can leave the
+  polling channel open; closing that channel again then tries to put the unacknowledged message back
+  through a connection that no longer exists;
+- a task that finishes after the connection dropped acknowledges its message on the old channel,
+  which has no connection either.
+
+Both reach ``Channel._get_pool`` with nothing to build a pool from and raise AttributeError, which
+nobody expects, so the worker stops, and with it reminders, red-flag alerts and pushes until
+something restarts it. Here that case raises the Redis connection error kombu and Celery already
+handle: the restore or acknowledgement is logged as failed and the worker reconnects. Nothing is
+lost: Redis (if it kept its data) hands unacknowledged messages out again after the visibility
+timeout, the tasks are idempotent, and the outbox sweepers re-send whatever work lost messages
+stood for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu.transport import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+
+class Channel(redis.Channel):
+    def _get_pool(self, asynchronous: bool = False) -> Any:
+        if self.connection is None or self.connection.client is None:
+            raise RedisConnectionError("this broker channel's connection is closed")
+        return super()._get_pool(asynchronous)
+
+
+class Transport(redis.Transport):
+    Channel = Channel
