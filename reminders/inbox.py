@@ -11,12 +11,14 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from backend.breaker import wake
 from diary.accounts.models import User
 from diary.checkins.water import water_log
 from diary.core.fields import REST
@@ -130,16 +132,14 @@ def deliveries_create(*, notifications: list[Notification]) -> list[int]:
     return ids
 
 
-def publish_deliveries(ids: list[int]) -> None:
+def publish_deliveries(ids: list[int], *, cooldown: bool = True) -> None:
     """Wake workers to send these pushes. Never raises: the sweeper takes them if this is lost."""
     from reminders.tasks import push_send
 
     chunk = settings.PUSH_BATCH_SIZE
     for start in range(0, len(ids), chunk):
-        try:
-            push_send.apply_async(args=[ids[start : start + chunk]])
-        except Exception as exc:  # any broker error
-            log.warning("push publish failed, the sweeper will retry: deliveries=%s error=%s", len(ids), exc)
+        batch = ids[start : start + chunk]
+        if not wake(partial(push_send.apply_async, args=[batch]), what=f"{len(batch)} pushes", cooldown=cooldown):
             return
 
 

@@ -25,7 +25,7 @@ def push_send(delivery_ids: list[int]) -> int:
 def push_sweep() -> int:
     """Beat, every minute: pushes whose wake-up was lost, whose worker died, or whose back-off passed."""
     ids = sending.deliveries_due()
-    publish_deliveries(ids)
+    publish_deliveries(ids, cooldown=False)
     return len(ids)
 
 

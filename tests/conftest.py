@@ -13,6 +13,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from backend.breaker import BROKER
 from diary.accounts.models import User
 from diary.accounts.services import user_make_clinician, user_register
 
@@ -26,8 +27,10 @@ _counter = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
     cache.clear()
+    BROKER.reset()  # a test that took the broker down leaves no cooldown behind
     yield
     cache.clear()
+    BROKER.reset()
 
 
 def make_user(

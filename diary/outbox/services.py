@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from backend.breaker import wake
 from diary.outbox.models import OutboxEvent
 from diary.outbox.registry import handlers_for
 
@@ -18,15 +20,14 @@ log = logging.getLogger(__name__)
 _MAX_BACKOFF = dt.timedelta(hours=1)
 
 
-def _publish(event_ids: list[int]) -> None:
+def _publish(event_ids: list[int], *, cooldown: bool = True) -> None:
     """Wake a worker. Never raises: a broker outage leaves the rows to the sweeper."""
     from diary.outbox.tasks import outbox_deliver
 
     for event_id in event_ids:
-        try:
-            outbox_deliver.apply_async(args=[event_id])
-        except Exception as exc:  # any broker/transport error
-            log.warning("outbox publish failed, the sweeper will retry: event=%s error=%s", event_id, exc)
+        if not wake(
+            partial(outbox_deliver.apply_async, args=[event_id]), what=f"outbox event {event_id}", cooldown=cooldown
+        ):
             return
 
 
@@ -90,5 +91,5 @@ def outbox_requeue(*, limit: int = 500) -> int:
         # Push the next sweep out so a slow worker is not sent the same rows every minute.
         later = timezone.now() + dt.timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
         OutboxEvent.objects.filter(pk__in=ids, processed_at__isnull=True).update(available_at=later)
-        _publish(ids)
+        _publish(ids, cooldown=False)
     return len(ids)

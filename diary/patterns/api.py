@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.breaker import wake
 from diary.core.api import IsDiaryOwner
 from diary.core.openapi import ERRORS
 from diary.patterns import tasks
@@ -46,10 +47,7 @@ InsightsOut = inline_serializer(
 
 def _wake_worker() -> None:
     """Run the due refreshes now rather than at the next beat tick; a broker error only delays it."""
-    try:
-        tasks.insights_due.apply_async()
-    except Exception as exc:  # any broker error: the beat's tick picks the request up
-        log.warning("insights wake-up not published, the beat will run it: %s", exc)
+    wake(tasks.insights_due.apply_async, what="insights wake-up")  # if lost, the beat's tick runs it
 
 
 class InsightsApi(APIView):

@@ -76,7 +76,7 @@ def test_failing_handler_backs_off_and_the_sweeper_retries(owner: User, monkeypa
     assert services.outbox_due() == []  # backing off
     OutboxEvent.objects.filter(pk=event_id).update(available_at=timezone.now() - dt.timedelta(seconds=1))
     published: list[list[int]] = []
-    monkeypatch.setattr(services, "_publish", published.append)
+    monkeypatch.setattr(services, "_publish", lambda ids, **_: published.append(ids))
     assert tasks.outbox_sweep() == 1
     assert published == [[event_id]]
     assert services.outbox_process(event_id=event_id) is True
