@@ -34,13 +34,16 @@ def _uid_for(data: Mapping[str, Any], url_date: str | None) -> str:
         given["url"] = url_date
     if not given:
         raise DomainValidationError({"date": ["this field is required"]})
+    not_text = sorted(k for k, v in given.items() if not isinstance(v, str))  # an object or a list is no day
+    if not_text:
+        raise DomainValidationError({k: ["must be a date YYYY-MM-DD"] for k in not_text})
     values = set(given.values())
     if len(values) > 1:
         where = " and ".join(f"{k}={v!r}" for k, v in given.items())
         raise DomainValidationError({"date": [f"the check-in id is its date; these disagree: {where}"]})
     day = values.pop()
     try:
-        if not isinstance(day, str) or len(day) != 10:
+        if len(day) != 10:
             raise ValueError
         dt.date.fromisoformat(day)
     except ValueError:

@@ -197,8 +197,12 @@ class Instant(Field):
             raise FieldError("must be an ISO 8601 date-time with an offset") from None
         if parsed.tzinfo is None:
             raise FieldError("must include a UTC offset (e.g. 2026-03-01T07:30:00+01:00)")
+        try:
+            in_utc = parsed.astimezone(UTC)  # also what PostgreSQL needs: it refuses offsets past 15:59
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+            raise FieldError("is out of range") from None
         # Millisecond precision, as on the sync wire: a value read back over sync compares equal.
-        return parsed.astimezone(UTC).replace(microsecond=parsed.microsecond // 1000 * 1000)
+        return in_utc.replace(microsecond=parsed.microsecond // 1000 * 1000)
 
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "format": "date-time"}

@@ -1,11 +1,32 @@
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from diary import vocab
 from diary.episodes.models import Episode
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """ISO 8601 compared in UTC: Python accepts offsets up to 23:59, PostgreSQL only to 15:59, and a
+    date at the edge of the calendar may have no UTC equivalent (then it is not a valid date-time)."""
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        parsed = super().to_python(value)
+        try:
+            return parsed.astimezone(dt.UTC) if parsed is not None else None
+        except OverflowError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class EpisodeFilter(django_filters.FilterSet):
@@ -27,9 +48,9 @@ class EpisodeFilter(django_filters.FilterSet):
 
 
 # "from" and "to" are Python keywords, so they are added after the class is built.
-EpisodeFilter.base_filters["from"] = django_filters.IsoDateTimeFilter(
+EpisodeFilter.base_filters["from"] = UtcDateTimeFilter(
     field_name="started_at", lookup_expr="gte", label="started at or after (ISO 8601 with offset)"
 )
-EpisodeFilter.base_filters["to"] = django_filters.IsoDateTimeFilter(
+EpisodeFilter.base_filters["to"] = UtcDateTimeFilter(
     field_name="started_at", lookup_expr="lt", label="started before (ISO 8601 with offset)"
 )

@@ -71,6 +71,8 @@ def _validate(data: Mapping[str, Any]) -> dict[str, Any]:
             errors["ends_at"] = ["must be in the future"]
         elif out["ends_at"] is not None and out["ends_at"] > timezone.now() + MAX_SHARE:
             errors["ends_at"] = ["must be within 10 years (leave it out for no end date)"]
+        elif out["ends_at"] is not None:
+            out["ends_at"] = out["ends_at"].astimezone(dt.UTC)  # PostgreSQL refuses offsets past 15:59
     if errors:
         raise DomainValidationError(errors)
     return out

@@ -87,8 +87,8 @@ def record_write(
         table.fill_defaults(values, user)
         if values.get("created_at") is None:
             values["created_at"] = now if created else getattr(row, "created_at", None) or now
-        if mode != "patch" or "updated_at" not in data:
-            values["updated_at"] = now
+        if mode != "patch" or "updated_at" not in data or values.get("updated_at") is None:
+            values["updated_at"] = now  # a patch may carry the client's own time; null is no time
         for key, value in values.items():
             setattr(row, key, value)
         row.seq = seq

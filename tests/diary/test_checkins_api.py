@@ -66,6 +66,13 @@ def test_patch_keeps_other_values(api: APIClient) -> None:
     assert r.json()["stress"] == 9 and r.json()["water_ml"] == 1800
 
 
+def test_a_patch_with_a_null_update_time_is_stamped_now(api: APIClient) -> None:
+    """Found by the fuzzer: ``"updated_at": null`` in a PATCH reached the NOT NULL column (a 500)."""
+    api.put(f"/api/v1/checkins/{DAY}", body(), format="json")
+    r = api.patch(f"/api/v1/checkins/{DAY}", {"stress": 1, "updated_at": None}, format="json")
+    assert r.status_code == 200 and r.json()["updated_at"] is not None
+
+
 @pytest.mark.parametrize(
     ("url_date", "payload", "field"),
     [
@@ -88,6 +95,16 @@ def test_patch_keeps_other_values(api: APIClient) -> None:
 def test_bad_input(api: APIClient, url_date: str, payload: dict[str, Any], field: str) -> None:
     assert_error(api.put(f"/api/v1/checkins/{url_date}", payload, format="json"), 400, field)
     assert not CheckIn.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["id", "date"])
+@pytest.mark.parametrize("value", [{}, [], ["2026-01-01"], 20260101])
+def test_a_day_that_is_not_text_is_a_400(api: APIClient, field: str, value: Any) -> None:
+    """Found by the fuzzer: an object or a list as the id or date was a 500 (unhashable in a set)."""
+    assert_error(api.post("/api/v1/checkins", {field: value}, format="json"), 400, field)
+    assert_error(api.put(f"/api/v1/checkins/{DAY}", {field: value}, format="json"), 400, field)
+    api.put(f"/api/v1/checkins/{DAY}", {}, format="json")
+    assert_error(api.patch(f"/api/v1/checkins/{DAY}", {field: value}, format="json"), 400, field)
 
 
 def test_list_newest_first_with_date_filters(api: APIClient) -> None:

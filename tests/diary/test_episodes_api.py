@@ -122,6 +122,17 @@ def test_malformed_json_and_non_objects(api: APIClient) -> None:
     assert not Episode.objects.exists()
 
 
+@pytest.mark.parametrize("started_at", ["0001-01-01T00:00:00+05:00", "2026-03-01T07:30:00+23:30"])
+def test_instants_are_stored_in_utc_or_refused(api: APIClient, started_at: str) -> None:
+    """Found by the fuzzer: an instant before year 1 in UTC was a 500 (OverflowError)."""
+    r = api.post("/api/v1/episodes/", episode_body(started_at=started_at), format="json")
+    if started_at.startswith("0001"):
+        assert_error(r, 400, "started_at")
+    else:
+        assert r.status_code == 201
+        assert dt.datetime.fromisoformat(r.json()["started_at"]) == dt.datetime(2026, 2, 28, 8, tzinfo=dt.UTC)
+
+
 def test_clock_skew_is_tolerated(api: APIClient) -> None:
     ahead = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60)).isoformat()
     create(api, started_at=ahead)
@@ -157,6 +168,16 @@ class TestPutPatchDelete:
         assert_error(api.patch(f"/api/v1/episodes/{got['id']}", {"subtype": "tonic"}, format="json"), 400, "subtype")
         assert_error(api.patch(f"/api/v1/episodes/{got['id']}", {"pain": 99}, format="json"), 400, "pain")
         assert Episode.objects.get(uid=got["id"]).pain == 3
+
+    def test_a_patch_with_a_null_update_time_is_stamped_now(self, api: APIClient) -> None:
+        """Found by the fuzzer: ``"updated_at": null`` in a PATCH reached the NOT NULL column (a 500)."""
+        got = create(api)
+        r = api.patch(f"/api/v1/episodes/{got['id']}", {"pain": 2, "updated_at": None}, format="json")
+        assert r.status_code == 200, r.json()
+        assert dt.datetime.fromisoformat(r.json()["updated_at"]) >= dt.datetime.fromisoformat(got["updated_at"])
+        # a time the client gives is kept, as before
+        r = api.patch(f"/api/v1/episodes/{got['id']}", {"updated_at": "2026-03-01T10:00:00+00:00"}, format="json")
+        assert dt.datetime.fromisoformat(r.json()["updated_at"]) == dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
 
     def test_delete_leaves_a_tombstone_without_the_persons_words(self, api: APIClient, owner: User) -> None:
         got = create(api, notes="private words")
@@ -229,9 +250,19 @@ class TestList:
         assert ids(f"from={start}") == ["b", "c"]
         assert ids(f"to={start}") == ["a"]
 
+    def test_date_filters_compare_in_utc(self, api: APIClient) -> None:
+        """Found by the fuzzer: an offset past 15:59 reached PostgreSQL as is (a 500 DataError)."""
+        create(api, id="a", started_at="2026-03-01T00:00:00+00:00")
+        assert [
+            e["id"] for e in api.get("/api/v1/episodes/", {"to": "2026-03-01T23:31:00+23:30"}).json()["results"]
+        ] == ["a"]
+        assert api.get("/api/v1/episodes/", {"from": "2026-03-01T23:31:00+23:30"}).json()["results"] == []
+
     @pytest.mark.parametrize(
         ("query", "field"),
         [
+            ("from=0001-01-01T00:00:00%2B05:00", "from"),  # before year 1 in UTC
+            ("to=9999-12-31T23:59:59-05:00", "to"),  # after year 9999 in UTC
             ("kind=seizure", "kind"),
             ("body_location=elbow", "body_location"),
             ("min_pain=11", "min_pain"),

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from diary.core.fields import RAW, REST, CodeList, Instant, Int, datetime_to_ms, ms_to_datetime
+from diary.core.fields import RAW, REST, CodeList, FieldError, Instant, Int, datetime_to_ms, ms_to_datetime
 from diary.episodes.spec import EPISODE
 
 
@@ -71,6 +71,19 @@ def test_iso_instants_become_the_same_utc_instant(instant: dt.datetime, zone: dt
     parsed = Instant("t").parse(local.isoformat(), REST)
     # to the millisecond, the precision of the sync wire, so REST and sync values compare equal
     assert parsed.tzinfo is dt.UTC and parsed == instant.replace(microsecond=instant.microsecond // 1000 * 1000)
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_an_instant_with_no_utc_equivalent_is_out_of_range(value: str) -> None:
+    """Found by the fuzzer: converting to UTC overflowed the calendar, a 500 on every REST write."""
+    with pytest.raises(FieldError, match="out of range"):
+        Instant("t").parse(value, REST)
+
+
+def test_offsets_past_what_postgresql_takes_become_utc() -> None:
+    # Python reads offsets up to 23:59, PostgreSQL refuses any past 15:59: the value stored is UTC.
+    parsed = Instant("t").parse("2026-03-01T23:30:00+23:30", REST)
+    assert parsed.tzinfo is dt.UTC and parsed == dt.datetime(2026, 3, 1, 0, 0, tzinfo=dt.UTC)
 
 
 def test_empty_strings_from_watermelondb_mean_not_set_on_the_sync_wire() -> None:

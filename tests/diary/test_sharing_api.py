@@ -104,6 +104,13 @@ class TestInvite:
         assert_error(r, 400, "ends_at")
         assert api.get("/api/v1/shares").status_code == 200
 
+    def test_an_end_with_an_offset_postgresql_refuses_is_stored_in_utc(self, api: APIClient) -> None:
+        """Found by the fuzzer: Python reads offsets up to 23:59, PostgreSQL refused this one (a 500)."""
+        ends = (timezone.now() + dt.timedelta(days=30)).replace(microsecond=0)
+        local = ends.astimezone(dt.timezone(dt.timedelta(hours=23, minutes=30)))
+        body = invite(api, ends_at=local.isoformat())
+        assert parse(body["ends_at"]) == ends and Share.objects.get(uid=body["id"]).ends_at == ends
+
     @pytest.mark.parametrize(
         ("body", "field"),
         [
@@ -246,6 +253,9 @@ class TestRedeem:
         assert codes == [404, 404, 404, 429]
         error = assert_error(redeem(clinician_api, UNKNOWN_CODE), 429)
         assert error["error"] == "throttled"
+        # ... and the schema says so (the fuzzer counts an undocumented status as a failure)
+        schema = clinician_api.get("/api/schema/?format=json").json()
+        assert "429" in schema["paths"]["/api/v1/shares/redeem/"]["post"]["responses"]
 
     def test_throttle_counts_good_codes_too(
         self, api: APIClient, clinician_api: APIClient, monkeypatch: pytest.MonkeyPatch
