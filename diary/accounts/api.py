@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -17,10 +17,9 @@ from diary.accounts.deletion import user_delete
 from diary.accounts.models import User
 from diary.accounts.throttles import AuthBurstThrottle, AuthThrottle
 from diary.core.errors import DomainValidationError
-from diary.core.openapi import ERRORS, ErrorSerializer
+from diary.core.openapi import ANY_VIEW, ERRORS, ErrorSerializer
 
 _AUTH_THROTTLES = [AuthBurstThrottle, AuthThrottle]
-_THROTTLED = {429: OpenApiResponse(ErrorSerializer, description="too many attempts; retry later")}
 
 
 def _tokens_for(user: User) -> dict[str, str]:
@@ -34,7 +33,7 @@ class RegisterApi(APIView):
     throttle_classes = _AUTH_THROTTLES
 
     @extend_schema(
-        request=serializers.RegisterIn, responses={201: serializers.RegisterOut, 400: ErrorSerializer, **_THROTTLED}
+        request=serializers.RegisterIn, responses={201: serializers.RegisterOut, 400: ErrorSerializer, **ANY_VIEW}
     )
     def post(self, request: Request) -> Response:
         data = serializers.RegisterIn(data=request.data)
@@ -44,12 +43,23 @@ class RegisterApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+# simplejwt's views document only their 200: a missing field is a 400, wrong credentials or a spent
+# refresh token a 401, and the sign-in throttles answer 429.
+_TOKEN_RESPONSES = {
+    200: serializers.TokenPairOut, 400: ErrorSerializer,
+    401: OpenApiResponse(ErrorSerializer, description="wrong email or password, or a spent or invalid refresh token"),
+    **ANY_VIEW,
+}  # fmt: skip
+
+
+@extend_schema_view(post=extend_schema(responses=_TOKEN_RESPONSES))
 class TokenApi(TokenObtainPairView):
     """Sign in with email and password; answers an access and a refresh token."""
 
     throttle_classes = _AUTH_THROTTLES
 
 
+@extend_schema_view(post=extend_schema(responses=_TOKEN_RESPONSES))
 class TokenRefreshApi(TokenRefreshView):
     """Swap a refresh token for a new pair (the old refresh token is revoked: rotation)."""
 
@@ -60,7 +70,7 @@ class LogoutApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
-    @extend_schema(request=serializers.RefreshIn, responses={204: None, 400: ErrorSerializer})
+    @extend_schema(request=serializers.RefreshIn, responses={204: None, 400: ErrorSerializer, **ANY_VIEW})
     def post(self, request: Request) -> Response:
         data = serializers.RefreshIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -95,7 +105,7 @@ class PasswordResetApi(APIView):
         responses={
             202: OpenApiResponse(description="a mail is on its way if the address has an account"),
             400: ErrorSerializer,
-            **_THROTTLED,
+            **ANY_VIEW,
         },
     )
     def post(self, request: Request) -> Response:
@@ -110,9 +120,7 @@ class PasswordResetConfirmApi(APIView):
     authentication_classes: list[Any] = []
     throttle_classes = _AUTH_THROTTLES
 
-    @extend_schema(
-        request=serializers.PasswordResetConfirmIn, responses={204: None, 400: ErrorSerializer, **_THROTTLED}
-    )
+    @extend_schema(request=serializers.PasswordResetConfirmIn, responses={204: None, 400: ErrorSerializer, **ANY_VIEW})
     def post(self, request: Request) -> Response:
         data = serializers.PasswordResetConfirmIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -129,7 +137,7 @@ class MeApi(APIView):
             return [t() for t in _AUTH_THROTTLES]
         return super().get_throttles()
 
-    @extend_schema(responses={200: serializers.MeSerializer, 401: ErrorSerializer})
+    @extend_schema(responses={200: serializers.MeSerializer, 401: ErrorSerializer, **ANY_VIEW})
     def get(self, request: Request) -> Response:
         return Response(serializers.MeSerializer(cast(User, request.user)).data)
 

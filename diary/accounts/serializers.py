@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from diary.accounts.models import User
@@ -18,7 +19,10 @@ def _zone_or_blank(value: str) -> None:
         _zone(value)
 
 
+@extend_schema_field({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$", "example": "07:00"})
 class HHMMField(serializers.TimeField):
+    """A local clock time as ``HH:MM``, in and out (not RFC 3339's ``full-time``, which has seconds and an offset)."""
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="%H:%M", input_formats=["%H:%M"], **kwargs)
 

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from diary.alerts import services, thresholds
 from diary.alerts.models import Alert
-from diary.alerts.rules import THRESHOLD_NAMES
+from diary.alerts.rules import BOUNDS, THRESHOLD_NAMES
 from diary.core.api import IsDiaryOwner, json_object
 from diary.core.openapi import ERRORS
 from diary.core.pagination import DiaryCursorPagination
@@ -154,7 +154,11 @@ class ClinicianThresholdsApi(APIView):
 
     @extend_schema(
         request=inline_serializer(
-            "ThresholdsIn", {n: serializers.IntegerField(required=False, allow_null=True) for n in THRESHOLD_NAMES}
+            "ThresholdsIn",
+            {
+                n: serializers.IntegerField(required=False, allow_null=True, min_value=low, max_value=high)
+                for n, (low, high) in BOUNDS.items()
+            },
         ),
         responses={200: ThresholdsOut, **ERRORS},
         summary="Set (a number within safe bounds) or clear (null) your thresholds for this patient",

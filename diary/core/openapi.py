@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from diary.core import fields as f
@@ -68,9 +69,17 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
+# Any API view may answer these two: every view has a rate limit (the per-person one, and sign-in,
+# password reset and redeeming a sharing code have stricter ones), and a database outage is a 503.
+# Both carry Retry-After. Views that list their own responses instead of ERRORS add ANY_VIEW.
+ANY_VIEW = {
+    429: OpenApiResponse(ErrorSerializer, description="too many requests; retry after Retry-After seconds"),
+    503: OpenApiResponse(ErrorSerializer, description="the database is briefly unreachable; retry after Retry-After"),
+}
 ERRORS = {
     400: ErrorSerializer,
     401: ErrorSerializer,
     403: ErrorSerializer,
     404: ErrorSerializer,
+    **ANY_VIEW,
 }

@@ -15,6 +15,14 @@ class DiaryCursorPagination(CursorPagination):
     max_page_size = 200
     ordering: Any = "-started_at"
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """DRF documents ``page_size`` as any integer; say what ``get_page_size`` accepts."""
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=self.page_size)
+        return parameters
+
     def decode_cursor(self, request: Request) -> Any:
         try:
             return super().decode_cursor(request)

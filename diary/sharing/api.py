@@ -64,7 +64,9 @@ class ShareCreated(ShareOut):
 ShareIn = inline_serializer(
     "ShareIn",
     {
-        "scopes": serializers.ListField(child=serializers.ChoiceField(choices=list(Share.SCOPES)), required=False),
+        "scopes": serializers.ListField(
+            child=serializers.ChoiceField(choices=list(Share.SCOPES)), required=False, min_length=1
+        ),
         "window_start": serializers.DateField(required=False, allow_null=True),
         "window_end": serializers.DateField(required=False, allow_null=True),
         "ends_at": serializers.DateTimeField(required=False, allow_null=True),

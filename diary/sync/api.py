@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from diary.core.api import IsDiaryOwner
+from diary.core.openapi import ANY_VIEW, ErrorSerializer
 from diary.sync import pull, push
 from diary.sync.registry import SCHEMA_VERSION
 
@@ -63,13 +64,18 @@ def _schema_problems(request: Request) -> list[dict[str, str]]:
     return problems
 
 
+_COUNT = {"type": "integer", "minimum": 0}  # what _int_param accepts
 _PULL_PARAMS = [
-    OpenApiParameter("last_pulled_at", OpenApiTypes.INT, description="the timestamp of the last pull, or null"),
+    OpenApiParameter("last_pulled_at", _COUNT, description="the timestamp of the last pull, or null"),
     OpenApiParameter(
-        "schema_version", OpenApiTypes.INT, description=f"the app's schema version (server: {SCHEMA_VERSION})"
+        "schema_version", {**_COUNT, "maximum": SCHEMA_VERSION}, description="the app's schema version, or null"
     ),
     OpenApiParameter("migration", OpenApiTypes.STR, description="URL-encoded JSON migration info, or null"),
-    OpenApiParameter("limit", OpenApiTypes.INT, description="at most this many records; has_more says when cut"),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": settings.SYNC_MAX_PULL_LIMIT},
+        description="at most this many records; has_more says when cut",
+    ),
 ]
 
 
@@ -79,7 +85,8 @@ class PullApi(APIView):
     @extend_schema(
         parameters=_PULL_PARAMS,
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="WatermelonDB pull answer (SYNC.md)"),
-                   400: OpenApiResponse(OpenApiTypes.OBJECT, description='{"error": "invalid", "details": [...]}')},
+                   400: OpenApiResponse(OpenApiTypes.OBJECT, description='{"error": "invalid", "details": [...]}'),
+                   401: ErrorSerializer, 403: ErrorSerializer, **ANY_VIEW},
         summary="Pull changes since last_pulled_at (WatermelonDB)",
     )  # fmt: skip
     def get(self, request: Request) -> HttpResponse:
@@ -102,12 +109,13 @@ class PushApi(APIView):
     permission_classes = [IsDiaryOwner]
 
     @extend_schema(
-        parameters=[OpenApiParameter("last_pulled_at", OpenApiTypes.INT, required=True)],
+        parameters=[OpenApiParameter("last_pulled_at", _COUNT, required=True)],
         request=OpenApiTypes.OBJECT,
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="ok, with rejected ids"),
                    400: OpenApiResponse(OpenApiTypes.OBJECT, description="malformed payload; nothing applied"),
                    409: OpenApiResponse(OpenApiTypes.OBJECT, description="conflicting ids; nothing applied"),
-                   413: OpenApiResponse(OpenApiTypes.OBJECT, description="more than SYNC_MAX_RECORDS")},
+                   413: OpenApiResponse(OpenApiTypes.OBJECT, description="more than SYNC_MAX_RECORDS"),
+                   401: ErrorSerializer, 403: ErrorSerializer, **ANY_VIEW},
         summary="Push local changes (WatermelonDB)",
     )  # fmt: skip
     def post(self, request: Request) -> HttpResponse:

@@ -89,6 +89,26 @@ class TestTokens:
         assert_error(anon.post("/api/v1/auth/token", {"email": owner.email, "password": "nope"}, format="json"), 401)
         assert_error(anon.post("/api/v1/auth/token", {"email": owner.email}, format="json"), 400, "password")
 
+    def test_every_answer_of_the_token_endpoints_is_documented(
+        self, anon: APIClient, owner: User, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Found by the fuzzer: simplejwt's views documented only their 200."""
+        paths = anon.get("/api/schema/?format=json").json()["paths"]
+        token, refresh = "/api/v1/auth/token/", "/api/v1/auth/token/refresh/"
+        answers = [
+            (token, anon.post("/api/v1/auth/token", {"email": owner.email}, format="json")),
+            (token, anon.post("/api/v1/auth/token", {"email": owner.email, "password": "nope"}, format="json")),
+            (refresh, anon.post("/api/v1/auth/token/refresh", {}, format="json")),
+            (refresh, anon.post("/api/v1/auth/token/refresh", {"refresh": "garbage"}, format="json")),
+        ]
+        monkeypatch.setattr(AuthBurstThrottle, "THROTTLE_RATES", {"auth": "100/min", "auth_burst": "1/sec"})
+        answers.append((token, anon.post("/api/v1/auth/token", {"email": owner.email}, format="json")))
+        assert [r.status_code for _, r in answers] == [400, 401, 400, 401, 429]
+        for path, r in answers:
+            documented = paths[path]["post"]["responses"][str(r.status_code)]
+            assert documented["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+            assert set(r.json()) == {"error", "message", "details"}
+
     def test_access_token_of_a_deactivated_person_is_refused(self, owner: User) -> None:
         api = client_for(owner)
         owner.is_active = False
@@ -200,6 +220,16 @@ class TestMe:
         assert_error(api.patch("/api/v1/me", change, format="json"), 400, field)
         owner.refresh_from_db()
         assert owner.is_clinician is False and owner.timezone == "Europe/Berlin"
+
+    def test_the_schema_describes_waking_times_as_they_are_sent(self, api: APIClient) -> None:
+        """Found by the fuzzer: HH:MM was documented as RFC 3339 ``format: time``, which "07:00" is not."""
+        me = api.get("/api/v1/me").json()
+        schemas = api.get("/api/schema/?format=json").json()["components"]["schemas"]
+        for component in ("Me", "PatchedMeRequest", "RegisterInRequest"):
+            for name in ("wake_time", "sleep_time"):
+                field = schemas[component]["properties"][name]
+                assert field["type"] == "string" and "format" not in field, (component, field)
+                assert re.fullmatch(field["pattern"], me[name]) and not re.fullmatch(field["pattern"], "07:00:00")
 
     def test_anonymous(self, anon: APIClient) -> None:
         assert_error(anon.get("/api/v1/me"), 401)

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from diary.alerts.rules import BOUNDS
+from diary.core.pagination import DiaryCursorPagination
 from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +51,37 @@ def test_schema_has_bodies_enums_and_errors(schema: dict) -> None:  # type: igno
     enum_ref = kind.get("$ref") or kind["allOf"][0]["$ref"]
     assert components[enum_ref.rsplit("/", 1)[1]]["enum"] == ["spasm", "cramp", "twitch"]
     assert set(components["Error"]["properties"]) == {"error", "message", "details"}
+
+
+def test_every_operation_documents_the_rate_limit_and_an_outage(schema: dict) -> None:  # type: ignore[type-arg]
+    """Every API view is throttled (429) and any may meet a database outage (503); a status the schema
+    does not list is a failure for clients generated from it and for the fuzzer (tests/fuzz)."""
+    missing = [
+        f"{method.upper()} {path} {code}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        for code in ("429", "503")
+        if code not in operation["responses"]
+    ]
+    assert not missing, missing
+
+
+def test_schema_states_the_bounds_the_api_enforces(schema: dict) -> None:  # type: ignore[type-arg]
+    """Bounds the validators enforce are in the schema too, so that clients (and the fuzzer) generated
+    from it send values the API takes."""
+
+    def params(path: str) -> dict[str, dict]:  # type: ignore[type-arg]
+        return {p["name"]: p["schema"] for p in schema["paths"][path]["get"]["parameters"]}
+
+    for path in ("/api/v1/episodes/", "/api/v1/checkins/", "/api/v1/notifications/", "/api/v1/alerts/"):
+        page_size = params(path)["page_size"]
+        assert (page_size["minimum"], page_size["maximum"]) == (1, DiaryCursorPagination.max_page_size), path
+    limit = params("/api/v1/sync/pull/")["limit"]
+    assert (limit["minimum"], limit["maximum"]) == (1, settings.SYNC_MAX_PULL_LIMIT)
+    components = schema["components"]["schemas"]
+    thresholds = components["ThresholdsInRequest"]["properties"]
+    assert {n: (v["minimum"], v["maximum"]) for n, v in thresholds.items()} == dict(BOUNDS)
+    assert components["ShareInRequest"]["properties"]["scopes"]["minItems"] == 1
 
 
 def test_docs_page_and_schema_are_served(anon: APIClient) -> None:
