@@ -123,6 +123,8 @@ class _Plan:
     update_fields: list[str] = field(default_factory=list)
 
     def apply(self, *, user_id: int, first_seq: int) -> int:
+        if not self.writes:  # the push names this table but changes nothing in it: no stamps, no work to ask for
+            return first_seq
         model: Any = self.table.model  # a concrete synced model (Episode, CheckIn, ...)
         now = now_ms()
         new_rows: list[dict[str, Any]] = []

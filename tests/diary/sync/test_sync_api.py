@@ -101,6 +101,14 @@ def test_push_creates_updates_and_deletes_in_one_stamped_transaction(api: APICli
     assert not Episode.objects.filter(uid="never-existed").exists()
 
 
+def test_a_push_asks_for_work_only_for_the_tables_it_changed(api: APIClient) -> None:
+    """WatermelonDB names every table in a push; the ones without records must not raise intents (each
+    would re-evaluate red flags and schedule an insights run for nothing)."""
+    t = pull(api, None)["timestamp"]
+    push(api, t, changes(checkins={"updated": [raw_checkin("2026-11-02")]}))
+    assert list(OutboxEvent.objects.values_list("topic", flat=True)) == ["checkin.written"]
+
+
 def test_replaying_a_push_changes_nothing(api: APIClient, owner: User) -> None:
     body = changes(episodes={"created": [raw_episode("r1")]}, checkins={"created": [raw_checkin("2026-10-10")]})
     push(api, 1, body)
