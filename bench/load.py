@@ -1,0 +1,623 @@
+"""Load: a crowd of people and their clinicians against the production shape on this machine.
+
+    .venv/bin/python bench/load.py [--duration 300] [--rate 200] [--people 1000] [--check] [--profile] [--keep]
+
+gunicorn + a Celery worker (prefork 2) + Celery beat (bench/stack.py, production settings over plain
+HTTP on loopback) on PostgreSQL (database ``diary_loadbench``, created if missing, emptied before and
+after) and Redis (db 11 only, flushed before and after), with a Web Push service on loopback that
+verifies and decrypts every push the worker sends. Locust (headless, FastHttpUser) runs on the same
+machine as the load generator.
+
+Seeded before the clock starts (bench/loadseed.py): ``--people`` people with 90 days of episodes and
+check-ins, the default reminders, unanswered reminder notifications, a Web Push device and a first
+insights snapshot (computed by the worker); one clinician per 50 people with active shares and a
+signed-in, TOTP-verified web session. Each person's requests follow the fixed mix per person-hour
+in bench/loadmix.py (printed), time compressed so the crowd offers ``--rate`` requests/s.
+
+Printed (and written to var/load-report.txt): the machine and versions, the mix and compression,
+achieved requests/s (overall and per 30 s), per endpoint count, p50/p95/p99/max and errors, the
+Celery queue depth and the database-held queues (pending outbox intents, pending pushes, insights
+refreshes due) sampled every second, how long they took to drain after the run, CPU by process
+group, and PASS/FAIL per target: ``--rate`` sustained, p99 < 100 ms for writes and sync, zero
+errors, queues drained. Baselines measured in the same run, on the idle stack: ``GET /healthz`` and
+each endpoint requested one at a time; ratios are loaded p50 / idle p50. A missed target (or
+``--profile``) adds a cProfile of the hottest endpoint run in-process against the same database.
+``--check`` exits 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import datetime as dt
+import http.client
+import importlib.metadata
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import random
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+
+from bench.stack import PYTHON, Stack  # noqa: E402
+from tests.reminders.pushservers import WebPushService, ec_public_raw, private_pem  # noqa: E402
+
+DATABASE_URL = "postgres://postgres@127.0.0.1:5432/diary_loadbench"
+REDIS_URL = "redis://127.0.0.1:6379/11"
+VAPID = ec.generate_private_key(ec.SECP256R1())
+STACK_ENV = {
+    "DJANGO_SETTINGS_MODULE": "backend.settings.production", "SECURE_SSL_REDIRECT": "false", "DEBUG": "false",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
+    "CELERY_BROKER_URL": REDIS_URL, "JWT_ACCESS_MINUTES": "720", "VAPID_PRIVATE_KEY": private_pem(VAPID),
+    "VAPID_SUBJECT": "mailto:load@bench.invalid", "PUSH_ALLOW_LOOPBACK_ENDPOINTS": "1", "LOG_LEVEL": "INFO",
+    "PYTHONWARNINGS": "ignore:No directory at",
+}  # fmt: skip
+os.environ.update(STACK_ENV)
+os.environ["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"  # this process also uses Django's test client
+os.environ["LOG_LEVEL"] = "WARNING"  # this process only: no access log lines from seeding and profiling
+warnings.filterwarnings("ignore", "No directory at")
+
+import django  # noqa: E402
+
+django.setup()
+
+import psycopg  # noqa: E402
+import redis  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from bench import loadmix as mix  # noqa: E402
+from bench import loadseed as seed  # noqa: E402
+from bench.common import conninfo, ensure_database  # noqa: E402
+from diary.accounts.models import User  # noqa: E402
+from diary.patterns.models import InsightSnapshot  # noqa: E402
+from diary.patterns.tasks import insights_chunk  # noqa: E402
+
+P99_LIMIT_MS = 100.0
+WINDOW_S = 30
+REPORT = ROOT / "var" / "load-report.txt"
+QUEUE_KEYS = ("celery", "unacked", "outbox", "pushes", "insights_due")
+
+
+# --- the machine ---------------------------------------------------------------------------------------------
+
+
+def machine() -> list[str]:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())  # fmt: skip
+    mem_kb = int(
+        next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal"))
+    )
+    with connection.cursor() as cur:
+        cur.execute("SHOW server_version")
+        pg = cur.fetchone()[0]  # type: ignore[index]
+    rv = redis.Redis.from_url(REDIS_URL).info("server")["redis_version"]
+    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in ("django", "gunicorn", "celery", "locust"))
+    return [
+        f"machine: {os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, Linux {platform.release()}",
+        f"versions: Python {platform.python_version()}, PostgreSQL {pg}, Redis {rv}, {versions}",
+    ]
+
+
+# --- sampling: queues every second, CPU by process group ---------------------------------------------------
+
+
+class Sampler(threading.Thread):
+    """Every second: the Celery queue (and unacked) on Redis db 11, the queues the database holds, and
+    CPU ticks per process group (from /proc), so a report can say where the machine's time went."""
+
+    def __init__(self, groups: dict[str, int]) -> None:
+        super().__init__(daemon=True)
+        self.groups = groups  # label -> process group id
+        self.rows: list[tuple[float, dict[str, int]]] = []
+        self.cpu: list[tuple[float, dict[str, float]]] = []
+        self.done = threading.Event()
+        self._seen: dict[int, tuple[str, int]] = {}
+        self._total: tuple[int, int] | None = None
+
+    def run(self) -> None:
+        r = redis.Redis.from_url(REDIS_URL)
+        with psycopg.connect(conninfo("diary_loadbench"), autocommit=True) as db:
+            while not self.done.is_set():
+                t = time.time()
+                counts = db.execute(
+                    "SELECT (SELECT count(*) FROM diary_outbox_event WHERE processed_at IS NULL),"
+                    " (SELECT count(*) FROM reminders_push_delivery WHERE status = 'pending'),"
+                    " (SELECT count(*) FROM diary_insights_due)"
+                ).fetchone()
+                assert counts is not None
+                row = {"celery": int(r.llen("celery")), "unacked": int(r.hlen("unacked")), "outbox": counts[0],
+                       "pushes": counts[1], "insights_due": counts[2]}  # fmt: skip
+                self.rows.append((t, row))
+                self.cpu.append((t, self._cpu()))
+                self.done.wait(max(0.0, 1.0 - (time.time() - t)))
+
+    def latest(self) -> dict[str, int]:
+        return self.rows[-1][1] if self.rows else {}
+
+    def _label(self, pid: int, pgid: int, comm: str) -> str:
+        for label, group in self.groups.items():
+            if pgid == group:
+                return label
+        if pid == os.getpid():
+            return "bench/load.py (sampler, push service)"
+        if comm == "postgres":
+            with contextlib.suppress(OSError):
+                if b" diary_loadbench " in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return "PostgreSQL backends of diary_loadbench"
+            return "PostgreSQL (other backends, background)"
+        if comm.startswith("redis-server"):
+            return "Redis"
+        return "other processes (other engineers' work too)"
+
+    def _cpu(self) -> dict[str, float]:
+        """CPU ticks per label since the previous sample; ``idle`` and ``total`` from /proc/stat."""
+        out: dict[str, float] = defaultdict(float)
+        seen: dict[int, tuple[str, int]] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                raw = Path(f"/proc/{entry.name}/stat").read_text()
+            except OSError:
+                continue
+            pid = int(entry.name)
+            comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+            fields = raw[raw.rindex(")") + 2 :].split()
+            ticks = int(fields[11]) + int(fields[12])
+            label = self._seen[pid][0] if pid in self._seen else self._label(pid, int(fields[2]), comm)
+            seen[pid] = (label, ticks)
+            if self._total is not None:  # a process first seen now started within the last second
+                out[label] += ticks - (self._seen[pid][1] if pid in self._seen else 0)
+        self._seen = seen
+        cpu = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        total, idle = sum(cpu[:8]), cpu[3] + cpu[4]
+        if self._total is not None:
+            out["total"], out["idle"] = total - self._total[0], idle - self._total[1]
+        self._total = (total, idle)
+        return out
+
+
+def wait_drained(sampler: Sampler, timeout: float) -> float | None:
+    """Seconds until every queue read 0 twice in a row, or None after ``timeout``."""
+    started = time.monotonic()
+    zeros = 0
+    while time.monotonic() - started < timeout:
+        time.sleep(1.0)
+        zeros = zeros + 1 if sampler.latest() and not any(sampler.latest().values()) else 0
+        if zeros >= 2:
+            return time.monotonic() - started
+    return None
+
+
+# --- seeding and the plan ------------------------------------------------------------------------------------
+
+
+def seed_all(args: argparse.Namespace, push: WebPushService, speed: float) -> dict[str, Any]:
+    t0 = time.monotonic()
+    people = seed.people_create(args.people)
+    rows = seed.history_create(people)
+    actions = mix.PERSON_HOUR["notification"] * speed * (args.duration + 60) / 3600
+    notes = seed.notifications_seed(people, per_person=max(24, math.ceil(actions * 1.5) + 10))
+    doctors = seed.clinicians_create(people, mix.PEOPLE_PER_CLINICIAN)
+    seed.devices_create(people, lambda: _subscribe(push))
+    ids = [u.pk for u in people]
+    for start in range(0, len(ids), 100):  # the nightly fan-out computes everyone's first snapshot
+        insights_chunk.delay(ids[start : start + 100])
+    sessions = [(seed.clinician_session(d, pw), shares) for d, pw, shares in doctors]
+    print(f"seeded {len(people)} people ({rows:,} episodes and check-ins over {seed.HISTORY_DAYS} days, "
+          f"{notes:,} unanswered notifications), {len(doctors)} clinicians in {time.monotonic() - t0:.0f} s")  # fmt: skip
+    return {"people": people, "sessions": sessions}
+
+
+def _subscribe(push: WebPushService) -> tuple[str, dict[str, str]]:
+    sub = push.subscribe(application_server_key=ec_public_raw(VAPID))
+    return sub.endpoint, sub.keys
+
+
+def write_plan(path: Path, seeded: dict[str, Any], speed: float) -> dict[str, Any]:
+    people: list[User] = seeded["people"]
+    per_person_actions = sum(mix.PERSON_HOUR.values())
+    per_clinician_actions = sum(mix.CLINICIAN_HOUR.values())
+    plan = {
+        "people_count": len(people),
+        "clinicians_count": len(seeded["sessions"]),
+        "person_pacing_s": 3600 / (per_person_actions * speed),
+        "clinician_pacing_s": 3600 / (per_clinician_actions * speed),
+        "people": [seed.person_plan(u, seed=i) for i, u in enumerate(people)],
+        "clinicians": [
+            {"session": s, "patients": shares, "seed": k} for k, (s, shares) in enumerate(seeded["sessions"])
+        ],
+    }
+    path.write_text(json.dumps(plan))
+    return plan
+
+
+# --- one request at a time: the idle baseline ----------------------------------------------------------------
+
+
+def drive_http(conn: http.client.HTTPConnection, action: mix.Action, headers: dict[str, str],
+               times: dict[str, list[float]]) -> None:  # fmt: skip
+    with contextlib.suppress(StopIteration):
+        req = next(action)
+        while True:
+            started = time.perf_counter()
+            conn.request(req.method, req.path, body=req.body, headers=headers)
+            resp = conn.getresponse()
+            body = resp.read()
+            times[req.name].append((time.perf_counter() - started) * 1000)
+            problem = f"HTTP {resp.status}" if resp.status not in req.expect else req.check(body) if req.check else None
+            if problem:
+                raise RuntimeError(f"baseline {req.name}: {problem}: {body[:200]!r}")
+            req = action.send(body)
+
+
+def idle_baseline(port: int, plan: dict[str, Any], rounds: int = 20) -> tuple[float, dict[str, float]]:
+    """p50 of GET /healthz, and of every endpoint requested one at a time by ``rounds`` people."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    health = []
+    for i in range(220):
+        started = time.perf_counter()
+        conn.request("GET", "/healthz")
+        resp = conn.getresponse()
+        resp.read()
+        if i >= 20:
+            health.append((time.perf_counter() - started) * 1000)
+        assert resp.status == 200
+    times: dict[str, list[float]] = defaultdict(list)
+    for me in plan["people"][-rounds:]:
+        person = mix.Person.from_plan(me)
+        for name, action in mix.PERSON_ACTIONS.items():
+            drive_http(conn, action(person), person.headers, times)
+            if name == "sync":
+                me["cursor"] = person.cursor
+    for c in plan["clinicians"]:
+        doctor = mix.Clinician(session=c["session"], patients=c["patients"], rng=random.Random(c["seed"]))
+        for _ in range(max(1, rounds // len(plan["clinicians"]))):
+            drive_http(conn, mix.action_patient_page(doctor), doctor.headers, times)
+    conn.close()
+    return statistics.median(health), {name: statistics.median(v) for name, v in times.items()}
+
+
+# --- the run -------------------------------------------------------------------------------------------------
+
+
+def run_locust(
+    stack: Stack, plan_path: Path, plan: dict[str, Any], run_s: float, groups: dict[str, int]
+) -> list[tuple[float, str, float, str]]:
+    samples_path = stack.logdir / "samples.json"
+    users = plan["people_count"] + plan["clinicians_count"]
+    cmd = [PYTHON, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "-u", str(users),
+           "-r", str(max(1, users // 10)), "-t", f"{math.ceil(run_s)}s", "--host", stack.base_url,
+           "--stop-timeout", "15", "--only-summary", "--loglevel", "WARNING",
+           "--logfile", str(stack.logdir / "locust.log")]  # fmt: skip
+    env = {**os.environ, "LOAD_PLAN": str(plan_path), "LOAD_SAMPLES": str(samples_path), "PYTHONPATH": str(ROOT)}
+    with (stack.logdir / "locust.out").open("ab") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    groups["locust (load generator)"] = proc.pid
+    try:
+        proc.wait(timeout=run_s + 120)
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if not samples_path.exists():
+        sys.exit(f"locust wrote no samples; see {stack.logdir / 'locust.log'} and locust.out")
+    return [tuple(s) for s in json.loads(samples_path.read_text())]  # type: ignore[misc]
+
+
+# --- numbers -------------------------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float:
+    """Nearest-rank percentile of sorted ``values``."""
+    return values[max(0, math.ceil(q * len(values)) - 1)] if values else float("nan")
+
+
+def report(args: argparse.Namespace, ctx: dict[str, Any]) -> tuple[list[str], bool, str]:
+    samples, t0, t1 = ctx["samples"], ctx["window"][0], ctx["window"][1]
+    in_window = [s for s in samples if t0 <= s[0] < t1]
+    by_name: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, int] = defaultdict(int)
+    error_kinds: dict[str, int] = defaultdict(int)
+    for _, name, ms, _err in in_window:
+        by_name[name].append(ms)
+    for _, name, _, err in samples:  # errors count over the whole run, ramp-up included
+        if err:
+            errors[name] += 1
+            error_kinds[f"{name}: {err[:90]}"] += 1
+    rate = len(in_window) / args.duration
+    windows = [sum(1 for s in in_window if t0 + k * WINDOW_S <= s[0] < t0 + (k + 1) * WINDOW_S) / WINDOW_S
+               for k in range(int(args.duration // WINDOW_S))]  # fmt: skip
+    lines = [*ctx["machine"], ctx["stack_line"], f"load average before the run: {ctx['load_before']}, "
+             f"after: {ctx['load_after']} (1/5/15 min; the machine is shared)", "", "mix per person-hour "
+             f"({mix.requests_per_person_hour()} requests): " + ", ".join(f"{n} {a}" for a, n in mix.PERSON_HOUR.items()),
+             "  episode = POST /api/v1/episodes; checkin = PUT today's check-in; sync = pull, then push of the phone's "
+        f"changes (a notification's delivery receipt; every {mix.EPISODE_AMEND_EVERY}rd push also amends the latest "
+        "episode); notification = the unread inbox, then PATCH one done / snoozed / dismissed",
+        f"mix per clinician-hour: {mix.CLINICIAN_HOUR['patient_page']} patient pages (charts, episode table, alerts)",
+             f"crowd: {ctx['people']} people + {ctx['clinicians']} clinicians at {ctx['speed']:.1f}x speed "
+             f"(one simulated hour every {3600 / ctx['speed']:.0f} s), offering {args.rate:g} requests/s; "
+             f"{args.duration:g} s measured after {ctx['warmup']:.0f} s of ramp-up", ""]  # fmt: skip
+    lines.append(f"throughput: {rate:.1f} requests/s ({len(in_window):,} requests); per {WINDOW_S} s: "
+                 + " ".join(f"{w:.0f}" for w in windows))  # fmt: skip
+    health, idle = ctx["baseline"]
+    lines.append(f"baseline (idle stack, one request at a time): GET /healthz p50 {health:.2f} ms")
+    head = f"{'endpoint':<40}{'count':>7}{'req/s':>7}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'err':>5}{'idle p50':>10}{'x idle':>7}{'x hz':>6}"
+    lines += ["", head]
+    order = [*mix.WRITES_AND_SYNC, mix.INSIGHTS, mix.INBOX, mix.PATIENT_PAGE]
+    for name in order + sorted(set(by_name) - set(order)):
+        v = sorted(by_name.get(name, []))
+        if not v and not errors.get(name):
+            continue
+        p50 = pct(v, 0.5)
+        base = idle.get(name, float("nan"))
+        lines.append(f"{name:<40}{len(v):>7}{len(v) / args.duration:>7.1f}{p50:>8.1f}{pct(v, 0.95):>8.1f}"
+                     f"{pct(v, 0.99):>8.1f}{(v[-1] if v else 0):>8.0f}{errors.get(name, 0):>5}{base:>10.1f}"
+                     f"{p50 / base:>7.1f}{p50 / health:>6.1f}")  # fmt: skip
+    lines.append("(milliseconds; 'x idle' = p50 / the same endpoint's idle p50, 'x hz' = p50 / idle /healthz p50)")
+    total = len(samples)
+    n_err = sum(errors.values())
+    lines.append(f"errors: {n_err} of {total:,} requests in the whole run ({n_err / max(total, 1):.3%})")
+    lines += [f"  {n} x {k}" for k, n in sorted(error_kinds.items(), key=lambda kv: -kv[1])[:8]]
+    lines += ["", *queue_lines(ctx), "", *cpu_lines(ctx, len(in_window), args.rate)]
+    slow = {n: pct(sorted(by_name[n]), 0.99) for n in mix.WRITES_AND_SYNC if by_name.get(n)}
+    worst = max(slow, key=lambda n: slow[n]) if slow else mix.PUSH
+    targets = [
+        (f"{args.rate:g} requests/s sustained for {args.duration:g} s (mean >= 99% of it, every {WINDOW_S} s "
+         f">= 95%)", rate >= 0.99 * args.rate and bool(windows) and min(windows) >= 0.95 * args.rate,
+         f"{rate:.1f}/s, slowest {WINDOW_S} s {min(windows, default=0):.1f}/s"),
+        (f"p99 < {P99_LIMIT_MS:g} ms for writes and sync", all(p < P99_LIMIT_MS for p in slow.values()),
+         f"worst {worst} {slow.get(worst, float('nan')):.1f} ms"),
+        ("zero errors", n_err == 0, f"{n_err}"),
+        ("queues drained after the run", ctx["drained_s"] is not None,
+         f"in {ctx['drained_s']:.0f} s" if ctx["drained_s"] is not None else "not within the drain timeout"),
+    ]  # fmt: skip
+    lines.append("")
+    lines += [f"target: {what}: {'PASS' if ok else 'FAIL'} ({detail})" for what, ok, detail in targets]
+    all_ok = all(ok for _, ok, _ in targets)
+    hottest = max(by_name, key=lambda n: len(by_name[n]) * idle.get(n, 0.0))
+    return lines, all_ok, hottest
+
+
+def queue_lines(ctx: dict[str, Any]) -> list[str]:
+    t0, t1 = ctx["window"]
+    rows = ctx["queues"]
+    during = [r for t, r in rows if t0 <= t < t1] or [dict.fromkeys(QUEUE_KEYS, 0)]
+    at_end = min(rows, key=lambda tr: abs(tr[0] - t1))[1] if rows else {}
+    names = {"celery": "Celery queue (Redis LLEN celery)", "unacked": "Celery reserved, unacked",
+             "outbox": "outbox intents pending", "pushes": "push deliveries pending",
+             "insights_due": "insights refreshes due"}  # fmt: skip
+    out = ["queues, sampled every second during the measured window: max / mean / at the end of the load"]
+    for key, label in names.items():
+        values = [r[key] for r in during]
+        out.append(f"  {label:<36} {max(values):>6} {statistics.mean(values):>8.1f} {at_end.get(key, 0):>6}")
+    drained = ctx["drained_s"]
+    when = f"after {drained:.0f} s" if drained is not None else "NOT within the timeout"
+    out.append(f"  all queues at 0: {when} "
+               "once the load stopped (insights are debounced a minute, beat claims them every 30 s)")  # fmt: skip
+    return out
+
+
+def cpu_lines(ctx: dict[str, Any], served: int, rate: float) -> list[str]:
+    """CPU by process group over the window, and per request served: what the target rate would need."""
+    t0, t1 = ctx["window"]
+    ticks: dict[str, float] = defaultdict(float)
+    for t, row in ctx["cpu"]:
+        if t0 <= t < t1:
+            for k, v in row.items():
+                ticks[k] += v
+    if not ticks.get("total"):
+        return []
+    hz = os.sysconf("SC_CLK_TCK")
+    seconds = t1 - t0
+    cores = os.cpu_count() or 1
+    busy = (ticks["total"] - ticks["idle"]) / hz / seconds
+    out = [f"CPU during the measured window: {busy * 100:.0f}% busy of {cores * 100}% ({cores} cores); by process "
+           "group, as % of one core and CPU ms per request served:"]  # fmt: skip
+    ours = 0.0
+    for label, v in sorted(ticks.items(), key=lambda kv: -kv[1]):
+        if label in ("total", "idle") or v / hz / seconds < 0.005:
+            continue
+        per_request = v / hz / max(served, 1) * 1000
+        out.append(f"  {label:<48} {v / hz / seconds * 100:>5.0f}%  {per_request:>6.2f} ms/request")
+        if not label.startswith(("other processes", "PostgreSQL (other")):
+            ours += per_request
+    out.append(f"  this benchmark's processes together: {ours:.1f} ms of CPU per request served, so {rate:g} requests/s "
+               f"need {ours * rate / 1000:.1f} cores; the machine has {cores}")  # fmt: skip
+    return out
+
+
+# --- where the time goes -------------------------------------------------------------------------------------
+
+ACTION_OF = {mix.PULL: "sync", mix.PUSH: "sync", mix.EPISODE_POST: "episode", mix.CHECKIN_PUT: "checkin",
+             mix.INSIGHTS: "insights", mix.INBOX: "notification", mix.NOTIFICATION_PATCH: "notification"}  # fmt: skip
+
+
+def _by_package(prof: cProfile.Profile) -> list[str]:
+    """Own time summed by package (django, psycopg, this project's apps, ...)."""
+    own: dict[str, float] = defaultdict(float)
+    for (path, _, _), (_, _, tottime, _, _) in pstats.Stats(prof).stats.items():  # type: ignore[attr-defined]
+        if "site-packages/" in path:
+            key = path.split("site-packages/")[1].split("/")[0]
+        elif path.startswith(str(ROOT)):
+            key = "/".join(Path(path).relative_to(ROOT).parts[:2])
+        else:
+            key = "python stdlib and builtins"
+        own[key] += tottime
+    total = sum(own.values()) or 1.0
+    top = sorted(own.items(), key=lambda kv: -kv[1])[:8]
+    return ["own time by package: " + ", ".join(f"{k} {v / total:.0%}" for k, v in top)]
+
+
+def profile(endpoint: str, plan: dict[str, Any], n: int = 60) -> list[str]:
+    """The endpoint's requests run in-process (Django test client, same settings and database) under
+    cProfile: wall and CPU time and SQL queries per request, own time by package, the project's
+    functions by cumulative time and the hottest functions by own time."""
+    client = Client()
+    prof = cProfile.Profile()
+    walls: list[float] = []
+    cpus: list[float] = []
+    queries: list[int] = []
+    for i in range(n):
+        if endpoint == mix.PATIENT_PAGE:
+            c = plan["clinicians"][i % len(plan["clinicians"])]
+            actor: Any = mix.Clinician(session=c["session"], patients=c["patients"], rng=random.Random(i))
+            action = mix.action_patient_page(actor)
+        else:
+            actor = mix.Person.from_plan(plan["people"][i % len(plan["people"])], seed=10_000 + i)
+            action = mix.PERSON_ACTIONS[ACTION_OF[endpoint]](actor)
+        with contextlib.suppress(StopIteration):
+            req = next(action)
+            while True:
+                hot = req.name == endpoint
+                with CaptureQueriesContext(connection) as q:
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    if hot:
+                        prof.enable()
+                    resp = client.generic(req.method, req.path, req.body or b"", content_type="application/json",
+                                          headers=actor.headers)  # fmt: skip
+                    if hot:
+                        prof.disable()
+                        walls.append((time.perf_counter() - wall) * 1000)
+                        cpus.append((time.process_time() - cpu) * 1000)
+                if hot:
+                    queries.append(len(q.captured_queries))
+                req = action.send(resp.content)
+    out = [f"profile of {endpoint} (the most server time: count x idle p50): {len(walls)} requests in-process "
+           f"(Django test client: no HTTP, no other load), median {statistics.median(walls):.1f} ms wall, "
+           f"{statistics.median(cpus):.1f} ms CPU under cProfile, {statistics.median(queries):.0f} SQL queries each",
+           *_by_package(prof)]  # fmt: skip
+    for title, sort, restrict in (("this project's functions by cumulative time", "cumulative", rf"{ROOT}/(diary|reminders|backend)/"),
+                                  ("hottest functions by own time", "tottime", "")):  # fmt: skip
+        buf = io.StringIO()
+        stats = pstats.Stats(prof, stream=buf)
+        stats.sort_stats(sort).print_stats(*([restrict, 14] if restrict else [14]))
+        text = [ln for ln in buf.getvalue().splitlines() if ln.strip()]
+        start = next((k for k, ln in enumerate(text) if ln.lstrip().startswith("ncalls")), 0)
+        out += [f"{title}:", *(ln.replace(str(ROOT) + "/", "").replace(".venv/lib/python3.11/site-packages/", "")[:140]
+                                for ln in text[start:])]  # fmt: skip
+    return out
+
+
+# --- main ----------------------------------------------------------------------------------------------------
+
+
+def cleanup() -> None:
+    seed.wipe()
+    redis.Redis.from_url(REDIS_URL).flushdb()  # db 11 only: the URL names it
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=float, default=300.0, help="measured seconds (after the ramp-up)")
+    ap.add_argument("--rate", type=float, default=200.0, help="requests per second the crowd offers")
+    ap.add_argument("--people", type=int, default=1000)
+    ap.add_argument("--web-workers", type=int, default=4, help="gunicorn worker processes")
+    ap.add_argument("--gunicorn-args", default="", help="extra gunicorn options (GUNICORN_CMD_ARGS)")
+    ap.add_argument("--worker-nice", type=int, default=0, help="niceness of the Celery worker (0: as web)")
+    ap.add_argument("--drain-timeout", type=float, default=240.0)
+    ap.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    ap.add_argument("--profile", action="store_true", help="profile the hottest endpoint even if every target passes")
+    ap.add_argument("--keep", action="store_true", help="leave the seeded data in diary_loadbench")
+    args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the stack on a plain kill too
+
+    per_hour = args.people * mix.requests_per_person_hour()
+    clinicians = math.ceil(args.people / mix.PEOPLE_PER_CLINICIAN)
+    per_hour += clinicians * mix.requests_per_clinician_hour()
+    speed = args.rate * 3600 / per_hour
+    ensure_database()
+    guard = psycopg.connect(conninfo("diary_loadbench"), autocommit=True)  # held until this process exits
+    if not guard.execute("SELECT pg_try_advisory_lock(hashtext('bench/load.py'))").fetchone()[0]:  # type: ignore[index]
+        sys.exit("another bench/load.py is running on diary_loadbench")
+    cleanup()
+    push = WebPushService()
+    push.start()
+    env = {**STACK_ENV, "GUNICORN_CMD_ARGS": args.gunicorn_args}
+    stack = Stack(database_url=DATABASE_URL, redis_url=REDIS_URL, web_workers=args.web_workers, env=env,
+                  logdir=ROOT / "var" / "load" / time.strftime("%Y%m%d-%H%M%S"))  # fmt: skip
+    ctx: dict[str, Any] = {"machine": machine(), "speed": speed, "people": args.people, "clinicians": clinicians}
+    sampler: Sampler | None = None
+    try:
+        stack.start()
+        assert stack.web and stack.worker and stack.beat
+        if args.worker_nice:  # background work yields the CPU to requests (pool children share the group)
+            os.setpriority(os.PRIO_PGRP, stack.worker.popen.pid, args.worker_nice)
+        groups = {"gunicorn (web)": stack.web.popen.pid, "Celery worker": stack.worker.popen.pid,
+                  "Celery beat": stack.beat.popen.pid}  # fmt: skip
+        ctx["stack_line"] = (f"stack: gunicorn {args.web_workers} workers {args.gunicorn_args or '(sync)'}, Celery "
+                             f"worker prefork {stack.worker_concurrency} at nice {args.worker_nice}, beat; "
+                             f"logs in {stack.logdir.relative_to(ROOT)}")  # fmt: skip
+        sampler = Sampler(groups)
+        sampler.start()
+        seeded = seed_all(args, push, speed)
+        plan_path = stack.logdir / "plan.json"
+        wait_for_snapshots(len(seeded["people"]))
+        if wait_drained(sampler, args.drain_timeout) is None:
+            sys.exit(f"the seeding's work did not drain: {sampler.latest()}")
+        plan = write_plan(plan_path, seeded, speed)
+        ctx["baseline"] = idle_baseline(stack.port, plan)
+        plan_path.write_text(json.dumps(plan))  # the cursors the baseline's syncs moved
+        wait_drained(sampler, args.drain_timeout)
+        ctx["load_before"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        ctx["warmup"] = 10 + plan["person_pacing_s"] + 5  # spawning, then every person's first action
+        print(f"running: {args.people} people + {clinicians} clinicians at {speed:.1f}x for "
+              f"{ctx['warmup'] + args.duration:.0f} s ...", flush=True)  # fmt: skip
+        samples = run_locust(stack, plan_path, plan, ctx["warmup"] + args.duration + 3, groups)
+        ctx["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        first = min(s[0] for s in samples)
+        ctx["window"] = (first + ctx["warmup"], first + ctx["warmup"] + args.duration)
+        ctx["samples"] = samples
+        ctx["drained_s"] = wait_drained(sampler, args.drain_timeout)
+        sampler.done.set()
+        ctx["queues"], ctx["cpu"] = sampler.rows, sampler.cpu
+        lines, ok, hottest = report(args, ctx)
+        stack.stop()  # the profile runs in this process, on a quieter machine
+        if not ok or args.profile:
+            lines += ["", *profile(hottest, plan)]
+    finally:
+        if sampler is not None:
+            sampler.done.set()
+        stack.stop()
+        push.stop()
+        if not args.keep:
+            cleanup()
+    text = "\n".join(lines)
+    print(text)
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(f"bench/load.py, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC\n{text}\n")
+    print(f"(written to {REPORT.relative_to(ROOT)})")
+    return 1 if args.check and not ok else 0
+
+
+def wait_for_snapshots(people: int, timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout
+    while InsightSnapshot.objects.values("user_id").distinct().count() < people:
+        if time.monotonic() > deadline:
+            sys.exit("the first insights snapshots were not computed in time")
+        time.sleep(1.0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
