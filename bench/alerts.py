@@ -4,7 +4,7 @@
 
 PostgreSQL (the diary_bench database, created if missing) and Redis (db 13, purged after) with a real
 Celery worker (prefork, 2 processes) started by this script, and a Web Push service on loopback that
-verifies VAPID and decrypts each push (tests/reminders/pushservers.py). One person with one Web Push
+verifies VAPID and decrypts each push (tests/support/pushservers.py). One person with one Web Push
 device logs ``--episodes`` episodes with ``breathing_difficulty`` at ``--rate`` per second through the
 API (in-process Django client: the write commits, publishes its outbox wake-up, returns). Each push
 names its alert, each alert its episode, so every latency is write-returned -> push-decrypted.
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
-from tests.reminders.pushservers import WebPushService, ec_public_raw, private_pem  # noqa: E402
+from tests.support.pushservers import WebPushService, ec_public_raw, private_pem  # noqa: E402
 
 VAPID = ec.generate_private_key(ec.SECP256R1())
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diary_bench")

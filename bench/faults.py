@@ -2,11 +2,11 @@
 
     .venv/bin/python bench/faults.py [--duration 90] [--people 3] [--recovery 150] [--logs DIR]
 
-Everything runs on private servers this script starts (tests/faults/services.py): a PostgreSQL
+Everything runs on private servers this script starts (tests/support/services.py): a PostgreSQL
 cluster and a redis-server on free ports, so the shared services at 5432 and 6379 are never touched.
-The app runs in its production shape (bench/stack.py: gunicorn, a prefork Celery worker, Celery beat)
+The app runs in its production shape (tests/support/stack.py: gunicorn, a prefork Celery worker, Celery beat)
 with Web Push pointed at a loopback push service that verifies VAPID and decrypts every push
-(tests/reminders/pushservers.py).
+(tests/support/pushservers.py).
 
 The load: one client thread per person over real HTTP, like the offline app: episodes written with
 client-generated ids (POST; a client that got no answer or a 5xx retries with the idempotent PUT),
@@ -67,9 +67,9 @@ import psycopg  # noqa: E402
 import requests  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
-from bench.stack import Stack  # noqa: E402
-from tests.faults.services import PrivatePostgres, PrivateRedis, ServiceMissing  # noqa: E402
-from tests.reminders.pushservers import Subscription, WebPushService, ec_public_raw, private_pem  # noqa: E402
+from tests.support.pushservers import Subscription, WebPushService, ec_public_raw, private_pem  # noqa: E402
+from tests.support.services import PrivatePostgres, PrivateRedis, ServiceMissing  # noqa: E402
+from tests.support.stack import Stack  # noqa: E402
 
 __all__ = ["Config", "Report", "ServiceMissing", "main", "run"]
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/load.py [--duration 300] [--rate 200] [--people 1000] [--check] [--profile] [--keep]
 
-gunicorn + a Celery worker (prefork 2) + Celery beat (bench/stack.py, production settings over plain
+gunicorn + a Celery worker (prefork 2) + Celery beat (tests/support/stack.py, production settings over plain
 HTTP on loopback) on PostgreSQL (database ``diary_loadbench``, created if missing, emptied before and
 after) and Redis (db 11 only, flushed before and after), with a Web Push service on loopback that
 verifies and decrypts every push the worker sends. Locust (headless, FastHttpUser) runs on the same
@@ -57,8 +57,8 @@ sys.path.insert(0, str(ROOT))
 
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
-from bench.stack import PYTHON, Stack  # noqa: E402
-from tests.reminders.pushservers import WebPushService, ec_public_raw, private_pem  # noqa: E402
+from tests.support.pushservers import WebPushService, ec_public_raw, private_pem  # noqa: E402
+from tests.support.stack import PYTHON, Stack  # noqa: E402
 
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/diary_loadbench"
 REDIS_URL = "redis://127.0.0.1:6379/11"

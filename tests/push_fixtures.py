@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tests.reminders.pushservers import (
+from tests.support.pushservers import (
     ApnsServer,
     FcmServer,
     TlsFiles,

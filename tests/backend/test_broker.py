@@ -24,7 +24,7 @@ from backend.celery import app as celery_app
 from diary.outbox.models import OutboxEvent
 from diary.outbox.registry import EPISODE_WRITTEN
 from tests.conftest import make_user
-from tests.faults.services import PrivateRedis, ServiceMissing
+from tests.support.services import PrivateRedis, ServiceMissing
 
 ROOT = Path(__file__).resolve().parents[2]
 

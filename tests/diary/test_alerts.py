@@ -30,7 +30,7 @@ from reminders.models import Notification, PushDelivery
 from tests.conftest import client_for, episode_body, make_user, run_outbox
 from tests.diary.sync.helpers import changes, pull, push, raw_episode
 from tests.diary.test_outbox import _reset_producer_pool
-from tests.reminders.pushservers import Subscription, WebPushService, ec_public_raw
+from tests.support.pushservers import Subscription, WebPushService, ec_public_raw
 
 BREATHING = {"symptoms": ["breathing_difficulty"], "body_location": "chest", "pain": 5}
 

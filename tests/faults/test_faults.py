@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bench import faults
-from tests.faults.services import ServiceMissing
+from tests.support.services import ServiceMissing
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.faults.services import PrivatePostgres, PrivateRedis, ServiceMissing
+from tests.support.services import PrivatePostgres, PrivateRedis, ServiceMissing
 
 pytestmark = pytest.mark.faults
 

@@ -43,7 +43,7 @@ from reminders.devices import device_register
 from reminders.models import Device, Notification, ReminderRule
 from reminders.services import reminder_create
 from tests.conftest import episode_body, iso_ago, make_user, run_outbox
-from tests.reminders.pushservers import b64url, ec_public_raw
+from tests.support.pushservers import b64url, ec_public_raw
 
 ALL_SCOPES = ["episodes", "checkins", "notes", "insights", "alerts"]
 

@@ -24,7 +24,7 @@ from reminders.tasks import dispatch_reminders, push_sweep
 from tests.conftest import assert_error, client_for
 from tests.diary.test_outbox import _reset_producer_pool
 from tests.push_fixtures import KEY_ID, TEAM_ID, TOPIC
-from tests.reminders.pushservers import (
+from tests.support.pushservers import (
     ApnsServer,
     FcmServer,
     Subscription,

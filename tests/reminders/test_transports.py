@@ -1,4 +1,4 @@
-"""The three push transports against real protocol servers on 127.0.0.1 (tests/reminders/pushservers.py).
+"""The three push transports against real protocol servers on 127.0.0.1 (tests/support/pushservers.py).
 
 Nothing is mocked: VAPID signing and aes128gcm encryption, the OAuth JWT-bearer grant and FCM HTTP v1, and APNs over
 HTTP/2 + TLS with an ES256 provider token all happen for real, and the servers verify them.
@@ -24,7 +24,7 @@ from reminders.delivery.apns import ApnsTransport, ProviderToken
 from reminders.delivery.base import PermanentPushError, PushMessage, PushTarget, TransientPushError
 from reminders.delivery.fcm import FcmTransport
 from reminders.delivery.webpush import WebPushTransport, load_vapid_key
-from tests.reminders.pushservers import (
+from tests.support.pushservers import (
     ApnsServer,
     FcmServer,
     TlsFiles,

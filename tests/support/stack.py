@@ -38,7 +38,7 @@ from typing import IO
 
 from celery import Celery
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 20.0
