@@ -143,7 +143,3 @@ def _save_schedule(rules: list[ReminderRule]) -> None:
                 WHERE r.id = v.id""",
             [[r.pk for r in rules], [r.next_fire_at for r in rules], [r.snooze_until for r in rules]],
         )
-
-
-def due_count(*, now: dt.datetime | None = None) -> int:
-    return ReminderRule.objects.filter(next_fire_at__lte=now or timezone.now()).count()

@@ -125,16 +125,6 @@ def day_clock_times(schedule: Schedule, day: dt.date, interval_for: IntervalFor 
     return out
 
 
-def fires_on(
-    schedule: Schedule, day: dt.date, zone: ZoneInfo, interval_for: IntervalFor | None = None
-) -> list[dt.datetime]:
-    """The distinct UTC instants the rule fires for local day ``day``, in order."""
-    instants = {
-        local_to_utc(local.date(), local.time(), zone) for local in day_clock_times(schedule, day, interval_for)
-    }
-    return sorted(instants)
-
-
 def next_fire(
     schedule: Schedule, after: dt.datetime, zone: ZoneInfo, interval_for: IntervalFor | None = None
 ) -> dt.datetime | None:

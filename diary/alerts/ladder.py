@@ -20,8 +20,6 @@ from diary.alerts.services import ALERT_CONTACT, LADDER_EVERY, LADDER_MAX_REPEAT
 from diary.outbox.services import outbox_enqueue
 from diary.sync.sequence import sequence_lock_free
 
-_DUE = Q(next_repeat_at__isnull=False) | Q(contact_due_at__isnull=False)
-
 
 def ladder_step(*, now: dt.datetime | None = None, batch_size: int = 200) -> int:
     """One pass; returns how many repeats and contact emails it queued."""

@@ -103,7 +103,3 @@ def _sum_into_checkin(user: User, day: dt.date) -> None:
 
 def water_for_day(*, user: User, day: dt.date) -> QuerySet[WaterIntake]:
     return WaterIntake.objects.filter(user_id=user.pk, day=day).order_by("logged_at")
-
-
-def water_between(*, user: User, start: dt.date, end: dt.date) -> QuerySet[WaterIntake]:
-    return WaterIntake.objects.filter(user_id=user.pk, day__gte=start, day__lte=end).order_by("logged_at")

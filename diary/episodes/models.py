@@ -52,7 +52,3 @@ class Episode(SyncedRow):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.body_location} {self.started_at:%Y-%m-%d %H:%M}Z"
-
-    @property
-    def is_ongoing(self) -> bool:
-        return self.duration_s is None

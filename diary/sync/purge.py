@@ -17,7 +17,7 @@ from diary.sync.models import SyncState
 from diary.sync.registry import SYNCED
 
 
-def sync_purge_tombstones(*, now: dt.datetime | None = None, batch_users: int = 500) -> int:
+def sync_purge_tombstones(*, now: dt.datetime | None = None) -> int:
     """Delete tombstones older than ``SYNC_TOMBSTONE_DAYS``; returns how many rows went.
 
     Per person, in one transaction with their sequence row locked (the lock order of every

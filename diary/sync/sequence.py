@@ -41,10 +41,6 @@ def sequence_claim(*, user_id: int, count: int = 1) -> int:
     return int(row[0]) - count + 1
 
 
-def sequence_current(*, user_id: int) -> int:
-    return SyncState.objects.filter(user_id=user_id).values_list("seq", flat=True).get()
-
-
 def sequence_claim_many(*, counts: dict[int, int]) -> dict[int, int]:
     """``sequence_claim`` for many people in one statement (server jobs writing for a batch of people).
 
