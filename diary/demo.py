@@ -16,7 +16,7 @@ from django.db import transaction
 
 from diary.accounts.models import User
 from diary.accounts.services import user_make_clinician, user_register
-from diary.checkins.services import checkin_upsert
+from diary.checkins.services import checkin_put
 from diary.core.fields import zone
 from diary.episodes.services import episode_put
 
@@ -74,7 +74,7 @@ def seed_demo(*, days: int = 90, today: dt.date | None = None) -> DemoLogins:
         day = today - dt.timedelta(days=back)
         ex = _day_exposures(rng)
         if rng.random() < 0.88:  # people skip a check-in now and then
-            checkin_upsert(user=person, date=day.isoformat(), data={**ex, "date": day.isoformat()})
+            checkin_put(user=person, date=day.isoformat(), data={**ex, "date": day.isoformat()})
         water = int(ex["water_ml"])
         rate_cramp = 0.25 * (2.0 if water < 1500 else 1.0) * (1.8 if ex["exercise_intensity"] == "vigorous" else 1.0)
         rate_back = 0.12 * (2.0 if float(ex["sitting_h"]) > 8 else 1.0)

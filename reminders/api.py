@@ -143,7 +143,7 @@ class NotificationDetailApi(APIView):
         summary="Report delivery or the person's answer (done, snoozed with snooze_min, dismissed)",
     )
     def patch(self, request: Request, uid: str) -> Response:
-        n = inbox.notification_update(user=request.user, uid=uid, data=json_object(request))  # type: ignore[arg-type]
+        n = inbox.notification_patch(user=request.user, uid=uid, data=json_object(request))  # type: ignore[arg-type]
         return Response(notification_to_rest(n))
 
     @extend_schema(responses={204: None, **ERRORS})
@@ -177,5 +177,5 @@ class DeviceDetailApi(APIView):
 
     @extend_schema(responses={204: None, **ERRORS}, summary="Remove a push target")
     def delete(self, request: Request, uid: str) -> Response:
-        devices.device_remove(user=request.user, uid=uid)  # type: ignore[arg-type]
+        devices.device_delete(user=request.user, uid=uid)  # type: ignore[arg-type]
         return Response(status=204)

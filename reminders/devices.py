@@ -114,7 +114,7 @@ def device_register(*, user: User, data: Mapping[str, Any]) -> tuple[Device, boo
     return device, True
 
 
-def device_remove(*, user: User, uid: str) -> None:
+def device_delete(*, user: User, uid: str) -> None:
     deleted, _ = Device.objects.filter(user_id=user.pk, uid=uid).delete()
     if not deleted:
         raise Http404

@@ -157,7 +157,7 @@ def notification_notify(*, user: User, kind: str, title: str, body: str, alert_i
     return made
 
 
-def notification_update(*, user: User, uid: str, data: Mapping[str, Any]) -> Notification:
+def notification_patch(*, user: User, uid: str, data: Mapping[str, Any]) -> Notification:
     """The person's answer (REST): the same columns and effects as a sync push of the row."""
     row, _ = record_write(table=NOTIFICATIONS, user=user, uid=uid, data=data, wire=REST, mode="patch")
     return row  # type: ignore[return-value]

@@ -50,7 +50,7 @@ def reminder_delete(*, user: User, uid: str) -> None:
     record_delete(table=REMINDERS, user_id=user.pk, uid=uid)
 
 
-def reminders_remove_all(*, user: User) -> int:
+def reminders_delete_all(*, user: User) -> int:
     uids = list(ReminderRule.objects.filter(user_id=user.pk, deleted_at__isnull=True).values_list("uid", flat=True))
     with transaction.atomic():
         for uid in uids:

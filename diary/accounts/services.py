@@ -107,10 +107,10 @@ def user_make_clinician(*, user: User, allow_diary: bool = False) -> User:
         raise DomainValidationError(
             {"email": [f"{user.email} keeps a diary; use a separate clinician account (or --allow-diary)"]}
         )
-    from reminders.services import reminders_remove_all
+    from reminders.services import reminders_delete_all
 
     with transaction.atomic():
         user.is_clinician = True
         user.save(update_fields=["is_clinician"])
-        reminders_remove_all(user=user)  # a clinician account gets no water or stretch reminders
+        reminders_delete_all(user=user)  # a clinician account gets no water or stretch reminders
     return user

@@ -74,7 +74,7 @@ class CheckInDetailApi(generics.GenericAPIView[CheckIn]):
         summary="Create or replace the day's check-in",
     )
     def put(self, request: Request, date: str) -> Response:
-        checkin, created = services.checkin_upsert(user=request.user, date=date, data=json_object(request))  # type: ignore[arg-type]
+        checkin, created = services.checkin_put(user=request.user, date=date, data=json_object(request))  # type: ignore[arg-type]
         return Response(checkin_to_rest(checkin), status=201 if created else 200)
 
     @extend_schema(request=CheckInIn(partial=True), responses={200: CheckInOut, **ERRORS})

@@ -65,7 +65,7 @@ def checkin_create(*, user: User, data: Mapping[str, Any], wire: str = REST) -> 
     return row  # type: ignore[return-value]
 
 
-def checkin_upsert(*, user: User, date: str, data: Mapping[str, Any], wire: str = REST) -> tuple[CheckIn, bool]:
+def checkin_put(*, user: User, date: str, data: Mapping[str, Any], wire: str = REST) -> tuple[CheckIn, bool]:
     """Create or replace the check-in of ``date`` (PUT: idempotent)."""
     uid = _uid_for(data, date)
     row, created = record_write(
