@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.breaker import wake
+from diary.core.backoff import backoff_delay
 from diary.outbox.models import OutboxEvent
 from diary.outbox.registry import handlers_for
 
 log = logging.getLogger(__name__)
-_MAX_BACKOFF = dt.timedelta(hours=1)
 
 
 def _publish(event_ids: list[int], *, cooldown: bool = True) -> None:
@@ -66,7 +66,7 @@ def outbox_process(*, event_id: int) -> bool:
         except Exception as exc:
             event.attempts += 1
             event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            event.available_at = timezone.now() + min(_MAX_BACKOFF, dt.timedelta(seconds=30 * 2**event.attempts))
+            event.available_at = timezone.now() + backoff_delay(event.attempts)
             event.save(update_fields=["attempts", "last_error", "available_at"])
             log.exception("outbox handler failed: event=%s topic=%s", event.pk, event.topic)
             return False

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from diary.core.backoff import backoff_delay
 from diary.core.fields import datetime_to_ms
 from reminders.delivery.base import PermanentPushError, PushMessage, PushTarget, TransientPushError
 from reminders.delivery.registry import transport_for
@@ -25,7 +26,6 @@ from reminders.models import Device, Notification, PushDelivery
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
-_MAX_BACKOFF = dt.timedelta(hours=1)
 
 
 @dataclass
@@ -100,9 +100,9 @@ def _send_one(row: PushDelivery, result: SendResult) -> None:
             _finish(row, status=PushDelivery.FAILED, error=f"gave up after {row.attempts} tries: {exc}")
             result.failed += 1
             return
-        backoff = min(_MAX_BACKOFF, dt.timedelta(seconds=30 * 2 ** (row.attempts - 1)))
-        if exc.retry_after is not None:
-            backoff = max(backoff, min(_MAX_BACKOFF, dt.timedelta(seconds=exc.retry_after)))
+        # ``attempts`` was counted at the claim, so it is the number of failures so far.
+        server_wait = dt.timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
+        backoff = backoff_delay(row.attempts, at_least=server_wait)
         PushDelivery.objects.filter(pk=row.pk).update(next_attempt_at=now + backoff, last_error=str(exc)[:2000])
         result.retrying += 1
     except Exception as exc:  # a bug or an unexpected library error: retry later, never lose it
