@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from diary.alerts import services, thresholds
+from diary.alerts.catalogue import BOUNDS, THRESHOLD_NAMES
 from diary.alerts.models import Alert
-from diary.alerts.rules import BOUNDS, THRESHOLD_NAMES
 from diary.core.api import IsDiaryOwner, json_object
 from diary.core.openapi import ERRORS
 from diary.core.pagination import DiaryCursorPagination

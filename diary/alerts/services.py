@@ -15,10 +15,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from diary.accounts.models import User
-from diary.alerts.models import Alert
-from diary.alerts.rules import (
-    SEVERITY_RANK,
-    URGENT,
+from diary.alerts.catalogue import SEVERITY_RANK, URGENT
+from diary.alerts.evaluation import (
     CheckinFacts,
     EpisodeFacts,
     Finding,
@@ -26,6 +24,7 @@ from diary.alerts.rules import (
     history_start,
     window_findings,
 )
+from diary.alerts.models import Alert
 from diary.alerts.tables import ALERTS
 from diary.alerts.thresholds import effective_thresholds
 from diary.checkins.models import CheckIn

@@ -10,8 +10,8 @@ from django.db import transaction
 from django.db.models import Max
 
 from diary.accounts.models import User
+from diary.alerts.catalogue import RULESET_VERSION, THRESHOLD_NAMES, Thresholds, check_thresholds, most_sensitive
 from diary.alerts.models import ThresholdChange, ThresholdOverride
-from diary.alerts.rules import RULESET_VERSION, THRESHOLD_NAMES, Thresholds, check_thresholds, most_sensitive
 from diary.core.errors import DomainValidationError
 from diary.sharing.selectors import shares_active
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from diary.alerts.rules import BOUNDS
+from diary.alerts.catalogue import BOUNDS
 from diary.core.pagination import DiaryCursorPagination
 from tests.conftest import assert_error
 

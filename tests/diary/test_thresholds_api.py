@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 
 from diary.accounts.models import User
 from diary.accounts.services import user_make_clinician
+from diary.alerts.catalogue import BOUNDS, THRESHOLD_NAMES, Thresholds
 from diary.alerts.models import Alert, ThresholdChange, ThresholdOverride
-from diary.alerts.rules import BOUNDS, THRESHOLD_NAMES, Thresholds
 from diary.outbox.models import OutboxEvent
 from diary.outbox.services import outbox_process
 from diary.sharing.models import Share
