@@ -1,16 +1,15 @@
-"""Faults under load: bench/faults.py's scenario, run once, one test per check.
+"""Faults under load: the scenario of tests/support/faults, run once, one test per check.
 
 Redis restarts, PostgreSQL crashes and the worker is SIGKILLed while three people write over HTTP to
 the production shape (gunicorn, a Celery worker and beat), all on private servers. Each test below
-asserts one of the scenario's checks (see bench/faults.py for what they mean).
+asserts one of the scenario's checks (tests/support/faults/checks.py says what they mean).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from bench import faults
-from tests.support.services import ServiceMissing
+from tests.support import faults
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -20,7 +19,7 @@ def report() -> faults.Report:
     config = faults.Config(duration_s=faults.MIN_DURATION_S, recovery_s=150.0, verbose=False)
     try:
         result = faults.run(config)
-    except ServiceMissing as exc:
+    except faults.ServiceMissing as exc:
         pytest.skip(f"fault tests need PostgreSQL server binaries and redis-server: {exc}")
     print(result.text())  # shown with -s, or in the failure report
     return result
