@@ -28,9 +28,10 @@ def backoff_delay(
     """
     if failures < 1:
         raise ValueError("backoff_delay needs at least one failure")
-    # Compare exponents before multiplying: 2 ** failures grows past what a timedelta holds.
-    doublings = failures - 1
-    delay = cap if doublings >= 64 or base * 2**doublings >= cap else base * 2**doublings
+    # Compare in float seconds before building the timedelta: base * 2 ** n soon passes what a
+    # timedelta can hold (OverflowError) for a job that has failed for a long time.
+    doublings = min(failures - 1, 64)
+    delay = cap if base.total_seconds() * 2**doublings >= cap.total_seconds() else base * 2**doublings
     if at_least is not None:
         delay = max(delay, min(cap, at_least))
     return delay

@@ -35,6 +35,10 @@ def test_zero_failures_is_a_caller_bug(failures: int) -> None:
         backoff_delay(failures)
 
 
+def test_a_job_failing_for_months_waits_the_cap_without_overflow() -> None:
+    assert backoff_delay(45) == backoff_delay(10**6) == CAP  # 30 s * 2**44 is past a timedelta's range
+
+
 @given(st.integers(min_value=1, max_value=10**6))
 def test_monotonic_and_bounded_for_any_count(failures: int) -> None:
     # No OverflowError for a job that has failed for months.
