@@ -49,7 +49,7 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from diary.patterns.analysis import EXPOSURES, CheckinRow, EpisodeRow, analyse  # noqa: E402
+from diary.patterns.analysis import EXPOSURES, CheckinRow, EpisodeRow, Snapshot, analyse  # noqa: E402
 
 TODAY = dt.date(2026, 6, 30)
 BASE_RATE = 0.5
@@ -171,14 +171,14 @@ def pearson_flags(c: Cohort) -> tuple[np.ndarray, np.ndarray]:
     return flags, r_all
 
 
-def findings(report: dict) -> tuple[set[tuple[str, int]], set[str]]:
+def findings(report: Snapshot) -> tuple[set[tuple[str, int]], set[str | None]]:
     """Significant discoveries (exposure, lag), either direction; exposures of supported suspected triggers."""
     disc = {(f["exposure"], f["lag"]) for f in report["triggers"] if f["significant"]}
     sup = {s["exposure"] for s in report["suspected"] if s["status"] == "supported"}
     return disc, sup
 
 
-def planted_found(report: dict, code: str) -> bool:
+def planted_found(report: Snapshot, code: str) -> bool:
     disc = any(
         f["exposure"] == code and f["lag"] == 0 and f["significant"] and f["direction"] == "more"
         for f in report["triggers"]
@@ -187,7 +187,7 @@ def planted_found(report: dict, code: str) -> bool:
     return disc or sup
 
 
-def false_count(report: dict, code: str | None) -> tuple[int, int]:
+def false_count(report: Snapshot, code: str | None) -> tuple[int, int]:
     """(false findings, all findings): anything but the planted exposure at lag 0 is false."""
     disc, sup = findings(report)
     total = len(disc) + len(sup)
@@ -195,7 +195,7 @@ def false_count(report: dict, code: str | None) -> tuple[int, int]:
     return total - true, total
 
 
-def reported_p(report: dict, code: str) -> tuple[float | None, float | None]:
+def reported_p(report: Snapshot, code: str) -> tuple[float | None, float | None]:
     two = next((f["p_value"] for f in report["triggers"] if f["exposure"] == code and f["lag"] == 0), None)
     one = next((s["p_value"] for s in report["suspected"] if s["exposure"] == code and s["p_value"] is not None), None)
     return two, one
@@ -248,7 +248,7 @@ def main() -> int:
     p_checks = 0
     p_mismatch = 0
 
-    def run(c: Cohort, tagged: list[str]) -> dict:
+    def run(c: Cohort, tagged: list[str]) -> Snapshot:
         nonlocal analyse_s, analyse_n
         rows = episodes(c, tagged)
         t0 = time.perf_counter()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import connection
 
 from diary.checkins.models import CheckIn
 from diary.episodes.models import Episode
-from diary.patterns.analysis import CheckinRow, EpisodeRow
 from diary.patterns.models import InsightSnapshot
+from diary.patterns.rows import CheckinRow, EpisodeRow
 
 
 def analysis_rows(*, user_id: int, since: dt.date) -> tuple[list[EpisodeRow], list[CheckinRow]]:
@@ -69,7 +70,7 @@ def low_water_linked_among(user_ids: list[int]) -> set[int]:
     return {user_id for user_id, report in latest if links_low_water(report)}
 
 
-def links_low_water(report: dict[str, Any]) -> bool:
+def links_low_water(report: Mapping[str, Any]) -> bool:
     # "more": more episodes when exposed (the rate ratio is None when unexposed days had none at all).
     return any(
         t.get("exposure") == "low_water" and t.get("significant") and t.get("direction") == "more"

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from diary.patterns.stats import RateComparison
 
 KIND_PLURAL = {"spasm": "spasms", "cramp": "cramps", "twitch": "twitches"}
 NOT_A_DIAGNOSIS = (
@@ -70,3 +74,11 @@ def times_as_frequent(rate_ratio: float | None) -> str:
     if rate_ratio is None or not math.isfinite(rate_ratio):
         return "far more frequent"
     return f"{num(rate_ratio)} times as frequent"
+
+
+def rate_clause(noun: str, c: RateComparison, when: str) -> str:
+    """'cramps were 2.3 times as frequent on days you drank under 1.5 L (95% CI 1.4 to 3.8, 41 days)'."""
+    ci = ci_text(c.ci_low, c.ci_high)
+    if c.x_u == 0 and c.x_e > 0:
+        return f"all {c.x_e} {noun} were {when} ({ci}, {plural(c.t_e, 'day')})"
+    return f"{noun} were {times_as_frequent(c.rate_ratio)} {when} ({ci}, {plural(c.t_e, 'day')})"

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from diary.patterns.analysis import CheckinRow, EpisodeRow, analyse
+from diary.patterns.analysis import CheckinRow, EpisodeRow, Snapshot, analyse
 from diary.vocab import EPISODE_KINDS, RELIEF
 
 TODAY = dt.date(2024, 4, 9)
@@ -205,7 +205,7 @@ def odd_rows(case: Case) -> tuple[list[EpisodeRow], list[CheckinRow]]:
 BUILD = {"only_exposed": only_exposed, "sparse": odd_rows}
 
 
-def report(name: str) -> dict[str, Any]:
+def report(name: str) -> Snapshot:
     case = CASES[name]
     episodes, checkins = BUILD.get(name, diary)(case)
     return analyse(episodes, checkins, today=TODAY, window_days=case.window_days)

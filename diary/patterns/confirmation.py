@@ -1,0 +1,128 @@
+"""Confirmation of the discoveries against each other (pairwise, backward elimination).
+
+With two or more discoveries, each is re-tested stratified by each other one's exposure status; a
+discovery explained by another (it fails adjusted for the other, the other survives adjusted for it) is
+no longer significant. This only ever removes findings, so the bounds of multiplicity.py still hold; it
+keeps a link that merely mirrors another on overlapping days (low water on hot days) out of the
+findings, and the excess of false links a real trigger's extra episodes would cause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from diary.patterns.days import EpisodeDays
+from diary.patterns.exposures import EXPOSURES, ExposureTest
+from diary.patterns.stats import stratified_compare
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A discovery re-tested against the others: ``others`` (indices into the tested list) is the one it
+    was adjusted for (its worst), with its adjusted rate ratio and p."""
+
+    others: tuple[int, ...]
+    rate_ratio: float
+    p: float
+    kept: bool  # still significant
+    overlap: bool  # kept, but it fails the BH cut-off adjusted for the other: weaker once that is allowed for
+
+
+def stratum(
+    test: ExposureTest, others: list[ExposureTest], logged: np.ndarray, exposed: np.ndarray, days: int
+) -> np.ndarray:
+    """For each of ``test``'s day pairs: the joint status of the ``others`` exposures on the day each of
+    them refers to (0 unexposed, 1 exposed, 2 not logged), as one stratum number."""
+    n = days - test.lag
+    out = np.zeros(n, dtype=np.int64)
+    base = np.arange(n) + test.lag  # the episode day of each pair
+    for g in others:
+        j = EXPOSURES.index(g.exposure)
+        idx = base - g.lag
+        valid = (idx >= 0) & (idx < days)
+        safe = np.clip(idx, 0, days - 1)
+        status = np.where(valid & logged[j, safe], exposed[j, safe].astype(np.int64), 2)
+        out = out * 3 + status
+    return out
+
+
+def confirm(
+    ready: list[ExposureTest],
+    p: np.ndarray,
+    significant: np.ndarray,
+    level: float,
+    ep: EpisodeDays,
+    logged: np.ndarray,
+    exposed: np.ndarray,
+    days: int,
+) -> dict[int, Confirmation]:
+    """Re-test the discoveries (``significant`` among ``ready``, two-sided ``p``) against each other.
+
+    Each is re-tested stratified by each other discovery's exposure status (exact conditional test of a
+    common rate ratio across the strata: exposed, unexposed, not logged). Its bar is the
+    Benjamini-Hochberg cut-off for the discoveries left (``level * R / m``), or the nominal ``level`` for
+    a discovery significant at the Bonferroni level ``level / m`` on its own (a strong link is dropped
+    only when allowing for the other leaves nothing of it). A discovery is EXPLAINED by another when it
+    fails its bar adjusted for the other while the other passes its own adjusted for it; the explained
+    discovery with the worst adjusted p is dropped and the rest re-checked, until none is explained.
+    Those kept although they fail the BH cut-off adjusted for another are marked ``overlap`` (weaker once
+    the other is allowed for). This removes links that only mirror another one on overlapping days (hot
+    days that are also low-water days), and most of the excess of false links that a real trigger's
+    extra episodes cause among the other exposures (the daily counts are overdispersed for those tests,
+    which the Poisson test does not model).
+    Returns, per re-tested discovery (index into ``ready``): its Confirmation.
+    """
+    left = [int(i) for i in np.argsort(p, kind="stable") if significant[i]]
+    if len(left) < 2:
+        return {}
+    counts = np.bincount(ep.day, minlength=days).astype(np.int64)
+    pairs: dict[tuple[int, int], tuple[float, float]] = {}
+
+    def pair(i: int, g: int) -> tuple[float, float]:
+        if (i, g) not in pairs:
+            t = ready[i]
+            j = EXPOSURES.index(t.exposure)
+            n = days - t.lag
+            strata = stratum(t, [ready[g]], logged, exposed, days)
+            y = counts[t.lag :]
+            e = exposed[j, :n]
+            u = logged[j, :n] & ~e
+            sums = [np.bincount(strata[m], weights=w, minlength=3) for m in (e, u) for w in (y[m], None)]
+            pairs[(i, g)] = stratified_compare(sums[0], sums[1], sums[2], sums[3])
+        return pairs[(i, g)]
+
+    strong = level / len(ready)
+
+    def bar(i: int, cutoff: float) -> float:
+        """What ``i``'s adjusted p must stay within: the BH cut-off, or the nominal level for a discovery
+        significant at the Bonferroni level on its own (a strong link is dropped only when allowing for
+        the other leaves nothing of it, not when it merely weakens)."""
+        return level if p[i] <= strong else cutoff
+
+    def explained(i: int, cutoff: float) -> tuple[float, int] | None:
+        """The other discovery that explains ``i`` (``i`` fails its bar adjusted for it, it passes its own
+        adjusted for ``i``), with ``i``'s adjusted p; None when none does."""
+        found = [
+            (pair(i, g)[1], g)
+            for g in left
+            if g != i and pair(i, g)[1] > bar(i, cutoff) and pair(g, i)[1] <= bar(g, cutoff)
+        ]
+        return max(found) if found else None
+
+    out: dict[int, Confirmation] = {}
+    while len(left) >= 2:
+        cutoff = level * len(left) / len(ready)
+        candidates = [(e, i) for i in left if (e := explained(i, cutoff)) is not None]
+        if not candidates:
+            break
+        (p_adj, g), i = max(candidates)
+        out[i] = Confirmation(others=(g,), rate_ratio=pair(i, g)[0], p=p_adj, kept=False, overlap=False)
+        left.remove(i)
+    if len(left) >= 2:
+        cutoff = level * len(left) / len(ready)
+        for i in left:
+            p_adj, g = max((pair(i, g)[1], g) for g in left if g != i)
+            out[i] = Confirmation(others=(g,), rate_ratio=pair(i, g)[0], p=p_adj, kept=True, overlap=p_adj > cutoff)
+    return out

@@ -1,0 +1,165 @@
+"""Triggers: does an exposure go with more (or fewer) episodes, the same day or the next?
+
+For each exposure and lag the episode count on exposed days is compared with unexposed days by the exact
+conditional test of two Poisson rates (binomial given the total; stats.compare_rates), rate ratio with
+the Clopper-Pearson interval transformed. Trigger tests count all kinds together (one family of tests,
+not one per kind); ``by_kind`` is descriptive. The order of the steps, each in its own module:
+
+1. the exposure x lag table (exposures.exposure_tests); those short of the minimum data are reported
+   as ``not_enough_data`` with what they need;
+2. the suspected triggers, one-sided with Holm (suspected.py);
+3. discovery over every exposure x lag with enough data, two-sided with Benjamini-Hochberg at the level
+   multiplicity.discovery_level gives (recycling the suspected family's alpha when it allows);
+4. confirmation of the discoveries against each other (confirmation.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from diary.patterns import sentences as say
+from diary.patterns.confirmation import Confirmation, confirm
+from diary.patterns.days import EpisodeDays
+from diary.patterns.exposures import ExposureTest, exposure_tests, lag_name, when
+from diary.patterns.multiplicity import discovery_level, discovery_qvalues, multiple_testing
+from diary.patterns.rules import CONFIDENCE
+from diary.patterns.snapshot import (
+    ExposureLag,
+    Finding,
+    KindCounts,
+    Lacking,
+    MultipleTesting,
+    Suspected,
+    finite,
+    p_value,
+)
+from diary.patterns.stats import RateComparison, compare_rates
+from diary.patterns.suspected import suspected
+from diary.vocab import EPISODE_KINDS
+
+
+@dataclass
+class Triggers:
+    findings: list[Finding]
+    lacking: list[Lacking]
+    suspected: list[Suspected]
+    multiple_testing: MultipleTesting
+
+
+def triggers(ep: EpisodeDays, logged: np.ndarray, exposed: np.ndarray, days: int, noun: str) -> Triggers:
+    tests = exposure_tests(ep, logged, exposed, days)
+    by_key = {(t.exposure.code, t.lag): t for t in tests}
+    ready = [t for t in tests if t.enough]
+    comparisons = {(t.exposure.code, t.lag): compare_rates(t.x_e, t.t_e, t.x_u, t.t_u, CONFIDENCE) for t in ready}
+    suspects, n_suspected, all_rejected = suspected(ep, by_key, comparisons, noun)
+    level, recycled = discovery_level(n_suspected, all_rejected)
+    p = np.array([comparisons[(t.exposure.code, t.lag)].p_two_sided for t in ready])
+    q = discovery_qvalues(p)
+    significant = q <= level
+    confirmations = confirm(ready, p, significant, level, ep, logged, exposed, days)
+    findings = [
+        finding(
+            t,
+            comparisons[(t.exposure.code, t.lag)],
+            float(q[i]),
+            bool(significant[i]),
+            confirmations.get(i),
+            ready,
+            noun,
+        )
+        for i, t in enumerate(ready)
+    ]
+    findings.sort(key=lambda f: (f["p_value"], f["lag"], f["exposure"]))
+    return Triggers(
+        findings=findings,
+        lacking=[lacking(t, noun) for t in tests if not t.enough],
+        suspected=suspects,
+        multiple_testing=multiple_testing(
+            suspected_tests=n_suspected, level=level, discovery_tests=len(ready), recycled=recycled
+        ),
+    )
+
+
+def finding(
+    t: ExposureTest,
+    c: RateComparison,
+    q: float,
+    significant: bool,
+    adj: Confirmation | None,
+    ready: list[ExposureTest],
+    noun: str,
+) -> Finding:
+    """One tested exposure x lag: ``significant`` in discovery, ``adj`` its confirmation (if re-tested)."""
+    kept = significant and (adj is None or adj.kept)
+    more = c.x_u == 0 or c.rate_ratio > 1
+    on = when(t.exposure, t.lag)
+    others = " and ".join(f"{ready[j].exposure.label} ({lag_name(ready[j].lag)})" for j in adj.others) if adj else ""
+    if kept and more:
+        sentence = say.capital(say.rate_clause(noun, c, on)) + "."
+    elif kept:
+        sentence = (
+            f"{say.capital(noun)} were less frequent {on}: {say.num(c.rate_ratio)} times the rate of other days "
+            f"({say.ci_text(c.ci_low, c.ci_high)}, {say.plural(c.t_e, 'day')})."
+        )
+    elif significant:
+        sentence = (
+            f"{say.capital(say.rate_clause(noun, c, on))}, but allowing for {others} the link is not "
+            "clear: it may only reflect that."
+        )
+    else:
+        sentence = f"No clear link yet: {say.rate_clause(noun, c, on)}, which could be chance."
+    if kept and adj and adj.overlap:
+        sentence += f" Allowing for {others} it is weaker, so it may partly reflect that."
+    elif kept and adj:
+        sentence += f" It holds after allowing for {others}."
+    by_kind = {
+        k: KindCounts(
+            exposed_episodes=int(t.x_e_kind[j]),
+            unexposed_episodes=int(t.x_u_kind[j]),
+            rate_ratio=finite((t.x_e_kind[j] / t.t_e) / (t.x_u_kind[j] / t.t_u)) if t.x_u_kind[j] else None,
+        )
+        for j, k in enumerate(EPISODE_KINDS)
+        if t.x_e_kind[j] + t.x_u_kind[j]
+    }
+    return Finding(
+        exposure=t.exposure.code,
+        label=t.exposure.label,
+        lag=t.lag,
+        exposed_days=c.t_e,
+        unexposed_days=c.t_u,
+        exposed_episodes=c.x_e,
+        unexposed_episodes=c.x_u,
+        exposed_rate=finite(c.x_e / c.t_e),
+        unexposed_rate=finite(c.x_u / c.t_u),
+        rate_ratio=finite(c.rate_ratio),
+        ci_low=finite(c.ci_low),
+        ci_high=finite(c.ci_high),
+        p_value=p_value(c.p_two_sided),
+        q_value=p_value(q),
+        significant=kept,
+        direction="more" if more else "fewer",
+        adjusted_for=[ExposureLag(exposure=ready[j].exposure.code, lag=ready[j].lag) for j in adj.others]
+        if adj
+        else [],
+        adjusted_rate_ratio=finite(adj.rate_ratio) if adj else None,
+        adjusted_p_value=p_value(adj.p) if adj else None,
+        by_kind=by_kind,
+        sentence=sentence,
+    )
+
+
+def lacking(t: ExposureTest, noun: str) -> Lacking:
+    missing = t.missing(noun)
+    return Lacking(
+        exposure=t.exposure.code,
+        label=t.exposure.label,
+        lag=t.lag,
+        exposed_days=t.t_e,
+        unexposed_days=t.t_u,
+        episodes=t.x_e + t.x_u,
+        needs=t.needs(),
+        missing=missing,
+        sentence=f"Not enough data yet for {t.exposure.label} ({lag_name(t.lag)}): it {missing}.",
+    )
