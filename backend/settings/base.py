@@ -136,6 +136,8 @@ else:
 
 CELERY_BROKER_URL = cfg.env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport, made unable to deliver half a message (backend/filebroker.py).
+    CELERY_BROKER_TRANSPORT = "backend.filebroker:Transport"
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
@@ -143,6 +145,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "control_folder": str(_broker_dir / "control"),
+        "bad_folder": str(_broker_dir / "bad"),  # unreadable messages, set aside
         "store_processed": False,
         # The filesystem transport polls its folder; the default 1 s makes a backlog crawl.
         "polling_interval": 0.1,

@@ -277,7 +277,7 @@ def test_run_command_serves_api_worker_and_beat_on_sqlite_and_filesystem_broker(
 
     # 6. The log: all three came up, nothing crashed, SQLite never refused a writer.
     log = svc.text()
-    assert "Connected to filesystem://" in log, svc.tail()
+    assert "Connected to backend.filebroker:Transport://" in log, svc.tail()  # the atomic filesystem broker
     assert re.search(r"worker@\S+ ready\.", log), svc.tail()
     assert "beat: Starting..." in log and "PersistentScheduler" in log, svc.tail()
     assert "Starting development server" in log, svc.tail()
