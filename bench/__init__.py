@@ -1,1 +1,1 @@
-"""Benchmarks. Run ``.venv/bin/python bench/api.py`` (see its docstring)."""
+"""Benchmarks. Run each as a module from the repository root: ``.venv/bin/python -m bench.api`` (see its docstring)."""

@@ -1,6 +1,6 @@
 """Red-flag latency: from an episode's HTTP write returning to the push arriving at a push endpoint.
 
-    .venv/bin/python bench/alerts.py [--check] [--episodes 200] [--rate 10]
+    .venv/bin/python -m bench.alerts [--check] [--episodes 200] [--rate 10]
 
 PostgreSQL (the diary_bench database, created if missing) and Redis (db 13, purged after) with a real
 Celery worker (prefork, 2 processes) started by this script, and a Web Push service on loopback that
@@ -29,7 +29,6 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Episode list and create through the full HTTP stack: DRF endpoint vs a plain Django view, same run.
 
-    .venv/bin/python bench/api.py [--check] [--rounds 5] [--requests 200] [--profile]
+    .venv/bin/python -m bench.api [--check] [--rounds 5] [--requests 200] [--profile]
 
 PostgreSQL from DATABASE_URL (default: the diary_bench database, created if missing), Redis from
 REDIS_URL (default db 13). One gunicorn gthread worker (1 thread, keep-alive) serves both sides;
@@ -29,7 +29,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
 PURGE_BROKER = "REDIS_URL" not in os.environ  # only ever purge the broker db this script chose
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diary_bench")

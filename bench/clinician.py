@@ -1,6 +1,6 @@
 """The clinician patient page and its PDF for a patient with 5 years of data, on PostgreSQL.
 
-    .venv/bin/python bench/clinician.py [--check] [--rounds 5]
+    .venv/bin/python -m bench.clinician [--check] [--rounds 5]
 
 PostgreSQL from DATABASE_URL (default: the diary_bench database, created if missing). One patient with
 5,000 episodes and 1,800 check-ins over 5 years shares everything with a clinician; the clinician (past
@@ -18,11 +18,8 @@ import statistics
 import sys
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diary_bench")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("DEBUG", "0")

@@ -1,6 +1,6 @@
 """Load: a crowd of people and their clinicians against the production shape on this machine.
 
-    .venv/bin/python bench/load.py [--duration 300] [--rate 200] [--people 1000] [--check] [--profile] [--keep]
+    .venv/bin/python -m bench.load [--duration 300] [--rate 200] [--people 1000] [--check] [--profile] [--keep]
 
 gunicorn + a Celery worker (prefork 2) + Celery beat (tests/support/stack.py, production settings over plain
 HTTP on loopback) on PostgreSQL (database ``diary_loadbench``, created if missing, emptied before and
@@ -53,7 +53,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 

@@ -13,15 +13,12 @@ import itertools
 import json
 import os
 import random
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import gevent
 from locust import FastHttpUser, events, task
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.loadmix import (
     PERSON_ACTIONS,

@@ -1,6 +1,6 @@
 """Pattern detection speed on PostgreSQL, against reading the same rows in the same run.
 
-    .venv/bin/python bench/patterns.py [--check] [--rounds 7] [--people 50]
+    .venv/bin/python -m bench.patterns [--check] [--rounds 7] [--people 50]
 
 PostgreSQL from DATABASE_URL (default: the diary_bench database, created if missing).
 
@@ -21,11 +21,8 @@ import statistics
 import sys
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diary_bench")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("DEBUG", "0")

@@ -1,6 +1,6 @@
 """Statistical quality of pattern detection (diary/patterns/analysis.py) on seeded synthetic cohorts.
 
-    .venv/bin/python bench/patterns_quality.py [--check] [--quick] [--cohorts 400] [--seed 20260630]
+    .venv/bin/python -m bench.patterns_quality [--check] [--quick] [--cohorts 400] [--seed 20260630]
 
 No database: each cohort is built as EpisodeRow/CheckinRow lists and handed to ``analyse``, so the real
 pipeline is measured. A cohort is one person with 30, 90 or 180 days of data, a check-in every day and
@@ -40,16 +40,12 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from scipy import stats
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from diary.patterns.analysis import EXPOSURES, CheckinRow, EpisodeRow, Snapshot, analyse  # noqa: E402
+from diary.patterns.analysis import EXPOSURES, CheckinRow, EpisodeRow, Snapshot, analyse
 
 TODAY = dt.date(2026, 6, 30)
 BASE_RATE = 0.5

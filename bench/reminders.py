@@ -1,6 +1,6 @@
 """The reminder dispatcher at scale, on PostgreSQL, each figure against a baseline measured in the same run.
 
-    .venv/bin/python bench/reminders.py [--check] [--rounds 3] [--small-rounds 15]
+    .venv/bin/python -m bench.reminders [--check] [--rounds 3] [--small-rounds 15]
 
 PostgreSQL from DATABASE_URL (default: the diary_bench database, created if missing; any other name is
 refused), Redis from REDIS_URL (default db 13, purged afterwards: the pushes the pass queues).
@@ -27,11 +27,8 @@ import time
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 PURGE_BROKER = "REDIS_URL" not in os.environ
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diary_bench")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")

@@ -1,6 +1,6 @@
 """Sync push and first pull, server-side, each against a PostgreSQL floor measured in the same run on the same data.
 
-    .venv/bin/python bench/sync.py [--check] [--rounds 5] [--warmup 1] [--profile]
+    .venv/bin/python -m bench.sync [--check] [--rounds 5] [--warmup 1] [--profile]
 
 PostgreSQL from DATABASE_URL (default: the diary_bench database, created if missing; any other name is
 refused), Redis from REDIS_URL (default db 13).
@@ -45,7 +45,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
 PURGE_BROKER = "REDIS_URL" not in os.environ  # only ever purge the broker db this script chose
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diary_bench")

@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import http.server
 import json
-import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-import dev  # noqa: E402
+from scripts import dev
 
 DJANGO = next(line.split("==")[1] for line in dev.LOCK.read_text().splitlines() if line.lower().startswith("django=="))
 
