@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from diary.accounts.request_user import request_user
 from diary.core.api import IsDiaryOwner, json_object
 from diary.core.openapi import ERRORS, ErrorSerializer, spec_serializer
 from diary.core.pagination import DiaryCursorPagination
@@ -66,12 +67,12 @@ class ReminderCollectionApi(APIView):
         operation_id="v1_reminders_list", responses={200: ReminderList, **ERRORS}, summary="List reminders (at most 50)"
     )
     def get(self, request: Request) -> Response:
-        rules = selectors.reminder_list(user=request.user)  # type: ignore[arg-type]
+        rules = selectors.reminder_list(user=request_user(request))
         return Response({"results": [reminder_to_rest(r) for r in rules]})
 
     @extend_schema(request=ReminderIn, responses={201: ReminderOut, **ERRORS, **_CONFLICT}, summary="Add a reminder")
     def post(self, request: Request) -> Response:
-        rule = services.reminder_create(user=request.user, data=json_object(request))  # type: ignore[arg-type]
+        rule = services.reminder_create(user=request_user(request), data=json_object(request))
         return Response(reminder_to_rest(rule), status=201, headers={"Location": f"/api/v1/reminders/{rule.uid}"})
 
 
@@ -79,7 +80,7 @@ class ReminderDetailApi(APIView):
     permission_classes = [IsDiaryOwner]
 
     def _get(self, request: Request, uid: str) -> Any:
-        rule = selectors.reminder_get(user=request.user, uid=uid)  # type: ignore[arg-type]
+        rule = selectors.reminder_get(user=request_user(request), uid=uid)
         if rule is None:
             raise Http404
         return rule
@@ -90,17 +91,17 @@ class ReminderDetailApi(APIView):
 
     @extend_schema(request=ReminderIn, responses={200: ReminderOut, 201: ReminderOut, **ERRORS})
     def put(self, request: Request, uid: str) -> Response:
-        rule, created = services.reminder_put(user=request.user, uid=uid, data=json_object(request))  # type: ignore[arg-type]
+        rule, created = services.reminder_put(user=request_user(request), uid=uid, data=json_object(request))
         return Response(reminder_to_rest(rule), status=201 if created else 200)
 
     @extend_schema(request=ReminderIn(partial=True), responses={200: ReminderOut, **ERRORS})
     def patch(self, request: Request, uid: str) -> Response:
-        rule = services.reminder_patch(user=request.user, uid=uid, data=json_object(request))  # type: ignore[arg-type]
+        rule = services.reminder_patch(user=request_user(request), uid=uid, data=json_object(request))
         return Response(reminder_to_rest(rule))
 
     @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request: Request, uid: str) -> Response:
-        services.reminder_delete(user=request.user, uid=uid)  # type: ignore[arg-type]
+        services.reminder_delete(user=request_user(request), uid=uid)
         return Response(status=204)
 
 
@@ -115,7 +116,7 @@ class NotificationCollectionApi(generics.GenericAPIView[Notification]):
 
     def get_queryset(self) -> Any:
         unread = self.request.query_params.get("unread") in ("1", "true")
-        return selectors.notification_list(user=self.request.user, unread=unread)  # type: ignore[arg-type]
+        return selectors.notification_list(user=request_user(self.request), unread=unread)
 
     @extend_schema(
         parameters=[OpenApiParameter("unread", bool, description="only those not yet answered")],
@@ -132,7 +133,7 @@ class NotificationDetailApi(APIView):
 
     @extend_schema(responses={200: NotificationOut, **ERRORS})
     def get(self, request: Request, uid: str) -> Response:
-        n = selectors.notification_get(user=request.user, uid=uid)  # type: ignore[arg-type]
+        n = selectors.notification_get(user=request_user(request), uid=uid)
         if n is None:
             raise Http404
         return Response(notification_to_rest(n))
@@ -143,12 +144,12 @@ class NotificationDetailApi(APIView):
         summary="Report delivery or the person's answer (done, snoozed with snooze_min, dismissed)",
     )
     def patch(self, request: Request, uid: str) -> Response:
-        n = inbox.notification_patch(user=request.user, uid=uid, data=json_object(request))  # type: ignore[arg-type]
+        n = inbox.notification_patch(user=request_user(request), uid=uid, data=json_object(request))
         return Response(notification_to_rest(n))
 
     @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request: Request, uid: str) -> Response:
-        inbox.notification_delete(user=request.user, uid=uid)  # type: ignore[arg-type]
+        inbox.notification_delete(user=request_user(request), uid=uid)
         return Response(status=204)
 
 
@@ -160,7 +161,7 @@ class DeviceCollectionApi(APIView):
         responses={200: inline_serializer("DeviceList", {"results": DeviceOut(many=True)}), **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        return Response({"results": [device_to_rest(d) for d in selectors.device_list(user=request.user)]})  # type: ignore[arg-type]
+        return Response({"results": [device_to_rest(d) for d in selectors.device_list(user=request_user(request))]})
 
     @extend_schema(
         request=DeviceIn,
@@ -168,7 +169,7 @@ class DeviceCollectionApi(APIView):
         summary="Register a push target (the same token again refreshes it)",
     )
     def post(self, request: Request) -> Response:
-        device, created = devices.device_register(user=request.user, data=json_object(request))  # type: ignore[arg-type]
+        device, created = devices.device_register(user=request_user(request), data=json_object(request))
         return Response(device_to_rest(device), status=201 if created else 200)
 
 
@@ -177,5 +178,5 @@ class DeviceDetailApi(APIView):
 
     @extend_schema(responses={204: None, **ERRORS}, summary="Remove a push target")
     def delete(self, request: Request, uid: str) -> Response:
-        devices.device_delete(user=request.user, uid=uid)  # type: ignore[arg-type]
+        devices.device_delete(user=request_user(request), uid=uid)
         return Response(status=204)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -15,6 +15,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from diary.accounts import password_reset, serializers, services
 from diary.accounts.deletion import user_delete
 from diary.accounts.models import User
+from diary.accounts.request_user import request_user
 from diary.accounts.throttles import AuthBurstThrottle, AuthThrottle
 from diary.core.errors import DomainValidationError
 from diary.core.openapi import ANY_VIEW, ERRORS, ErrorSerializer
@@ -88,7 +89,7 @@ class PasswordChangeApi(APIView):
     def post(self, request: Request) -> Response:
         data = serializers.PasswordChangeIn(data=request.data)
         data.is_valid(raise_exception=True)
-        user: User = request.user  # type: ignore[assignment]
+        user = request_user(request)
         if not user.check_password(data.validated_data["old_password"]):
             raise DomainValidationError({"old_password": ["is not your current password"]})
         services.user_set_password(user=user, new_password=data.validated_data["new_password"])
@@ -139,7 +140,7 @@ class MeApi(APIView):
 
     @extend_schema(responses={200: serializers.MeSerializer, 401: ErrorSerializer, **ANY_VIEW})
     def get(self, request: Request) -> Response:
-        return Response(serializers.MeSerializer(cast(User, request.user)).data)
+        return Response(serializers.MeSerializer(request_user(request)).data)
 
     @extend_schema(request=serializers.MeSerializer, responses={200: serializers.MeSerializer, **ERRORS})
     def patch(self, request: Request) -> Response:
@@ -148,9 +149,9 @@ class MeApi(APIView):
         read_only = {"email", "is_clinician", "date_joined"} & set(request.data)
         if read_only:
             raise DomainValidationError({k: ["is read-only"] for k in sorted(read_only)})
-        data = serializers.MeSerializer(cast(User, request.user), data=request.data, partial=True)
+        data = serializers.MeSerializer(request_user(request), data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        user = services.user_update_profile(user=request.user, changes=dict(data.validated_data))  # type: ignore[arg-type]
+        user = services.user_update_profile(user=request_user(request), changes=dict(data.validated_data))
         return Response(serializers.MeSerializer(user).data)
 
     @extend_schema(
@@ -160,5 +161,5 @@ class MeApi(APIView):
     )
     def delete(self, request: Request) -> Response:
         data = request.data if isinstance(request.data, dict) else {}
-        user_delete(user=cast(User, request.user), password=data.get("password"))
+        user_delete(user=request_user(request), password=data.get("password"))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from diary.accounts.request_user import request_user
 from diary.alerts import services, thresholds
 from diary.alerts.catalogue import BOUNDS, THRESHOLD_NAMES
 from diary.alerts.models import Alert
@@ -81,7 +82,7 @@ class AlertCollectionApi(generics.GenericAPIView[Alert]):
 
     @extend_schema(parameters=[_STATUS], responses={200: AlertOut(many=True), **ERRORS}, summary="Your alerts")
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(_alerts(request.user.pk, request))
+        page = self.paginate_queryset(_alerts(request_user(request).pk, request))
         return self.get_paginated_response([alert_to_rest(a) for a in page or ()])
 
 
@@ -90,7 +91,7 @@ class AlertDetailApi(APIView):
 
     @extend_schema(responses={200: AlertOut, **ERRORS})
     def get(self, request: Request, uid: str) -> Response:
-        user: Any = request.user
+        user = request_user(request)
         alert = Alert.objects.filter(user_id=user.pk, uid=uid, deleted_at__isnull=True).first()
         if alert is None:
             raise Http404
@@ -102,7 +103,7 @@ class AlertAcknowledgeApi(APIView):
 
     @extend_schema(request=None, responses={200: AlertOut, **ERRORS}, summary="Acknowledge (stops the repeats)")
     def post(self, request: Request, uid: str) -> Response:
-        user: Any = request.user
+        user = request_user(request)
         return Response(alert_to_rest(services.alert_acknowledge(patient=user, uid=uid, by=user)))
 
 
@@ -128,7 +129,7 @@ class ClinicianAlertAcknowledgeApi(APIView):
     @extend_schema(request=None, responses={200: AlertOut, **ERRORS}, summary="Acknowledge a patient's alert")
     def post(self, request: Request, pid: str, uid: str) -> Response:
         share = _share(request, pid, "alert acknowledged")
-        alert = services.alert_acknowledge(patient=share.patient, uid=uid, by=request.user)  # type: ignore[arg-type]
+        alert = services.alert_acknowledge(patient=share.patient, uid=uid, by=request_user(request))
         return Response(alert_to_rest(alert))
 
 
@@ -150,7 +151,7 @@ class ClinicianThresholdsApi(APIView):
     @extend_schema(responses={200: ThresholdsOut, **ERRORS}, summary="A patient's red-flag thresholds")
     def get(self, request: Request, pid: str) -> Response:
         share = _share(request, pid, "thresholds")
-        return Response(thresholds.thresholds_for_clinician(patient=share.patient, clinician=request.user))  # type: ignore[arg-type]
+        return Response(thresholds.thresholds_for_clinician(patient=share.patient, clinician=request_user(request)))
 
     @extend_schema(
         request=inline_serializer(
@@ -165,5 +166,7 @@ class ClinicianThresholdsApi(APIView):
     )
     def put(self, request: Request, pid: str) -> Response:
         share = _share(request, pid, "thresholds changed")
-        result = thresholds.thresholds_set(patient=share.patient, clinician=request.user, changes=json_object(request))  # type: ignore[arg-type]
+        result = thresholds.thresholds_set(
+            patient=share.patient, clinician=request_user(request), changes=json_object(request)
+        )
         return Response(result)

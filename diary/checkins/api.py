@@ -8,6 +8,7 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from diary.accounts.request_user import request_user
 from diary.checkins import selectors, services
 from diary.checkins.filters import CheckInFilter
 from diary.checkins.models import CheckIn
@@ -35,7 +36,7 @@ class CheckInCollectionApi(generics.GenericAPIView[CheckIn]):
     filterset_class = CheckInFilter
 
     def get_queryset(self) -> Any:
-        return selectors.checkins_live(user=self.request.user)  # type: ignore[arg-type]
+        return selectors.checkins_live(user=request_user(self.request))
 
     @extend_schema(responses={200: CheckInOut(many=True), **ERRORS}, summary="List check-ins, newest day first")
     def get(self, request: Request) -> Response:
@@ -51,7 +52,7 @@ class CheckInCollectionApi(generics.GenericAPIView[CheckIn]):
         },
     )
     def post(self, request: Request) -> Response:
-        checkin = services.checkin_create(user=request.user, data=json_object(request))  # type: ignore[arg-type]
+        checkin = services.checkin_create(user=request_user(request), data=json_object(request))
         return Response(checkin_to_rest(checkin), status=201, headers={"Location": f"/api/v1/checkins/{checkin.uid}"})
 
 
@@ -62,7 +63,7 @@ class CheckInDetailApi(generics.GenericAPIView[CheckIn]):
     lookup_url_kwarg = "date"
 
     def get_queryset(self) -> Any:
-        return selectors.checkins_live(user=self.request.user)  # type: ignore[arg-type]
+        return selectors.checkins_live(user=request_user(self.request))
 
     @extend_schema(responses={200: CheckInOut, **ERRORS})
     def get(self, request: Request, date: str) -> Response:
@@ -74,15 +75,15 @@ class CheckInDetailApi(generics.GenericAPIView[CheckIn]):
         summary="Create or replace the day's check-in",
     )
     def put(self, request: Request, date: str) -> Response:
-        checkin, created = services.checkin_put(user=request.user, date=date, data=json_object(request))  # type: ignore[arg-type]
+        checkin, created = services.checkin_put(user=request_user(request), date=date, data=json_object(request))
         return Response(checkin_to_rest(checkin), status=201 if created else 200)
 
     @extend_schema(request=CheckInIn(partial=True), responses={200: CheckInOut, **ERRORS})
     def patch(self, request: Request, date: str) -> Response:
-        checkin = services.checkin_patch(user=request.user, date=date, data=json_object(request))  # type: ignore[arg-type]
+        checkin = services.checkin_patch(user=request_user(request), date=date, data=json_object(request))
         return Response(checkin_to_rest(checkin))
 
     @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request: Request, date: str) -> Response:
-        services.checkin_delete(user=request.user, date=date)  # type: ignore[arg-type]
+        services.checkin_delete(user=request_user(request), date=date)
         return Response(status=204)

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from diary.accounts.request_user import request_user
 from diary.checkins import water
 from diary.checkins.models import WaterIntake
 from diary.core.api import IsDiaryOwner, json_object
@@ -61,7 +62,7 @@ class WaterCollectionApi(APIView):
         summary="A day's glasses and their sum (the check-in's water_ml)",
     )
     def get(self, request: Request) -> Response:
-        user: Any = request.user
+        user = request_user(request)
         raw = request.query_params.get("date")
         try:
             day = dt.date.fromisoformat(raw) if raw else timezone.now().astimezone(zone(user.current_timezone)).date()
@@ -74,7 +75,7 @@ class WaterCollectionApi(APIView):
 
     @extend_schema(request=WaterIn, responses={200: WaterOut, 201: WaterOut, **ERRORS}, summary="Log a glass of water")
     def post(self, request: Request) -> Response:
-        user: Any = request.user
+        user = request_user(request)
         glass, created = water.water_log(user=user, data=json_object(request))
         return Response(water_to_rest(glass, user.current_timezone), status=201 if created else 200)
 
@@ -84,5 +85,5 @@ class WaterDetailApi(APIView):
 
     @extend_schema(responses={204: None, **ERRORS}, summary="Undo a glass")
     def delete(self, request: Request, uid: str) -> Response:
-        water.water_delete(user=request.user, uid=uid)  # type: ignore[arg-type]
+        water.water_delete(user=request_user(request), uid=uid)
         return Response(status=204)

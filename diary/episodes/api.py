@@ -8,6 +8,7 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from diary.accounts.request_user import request_user
 from diary.core.api import IsDiaryOwner, json_object
 from diary.core.openapi import ERRORS, ErrorSerializer, spec_serializer
 from diary.core.pagination import DiaryCursorPagination
@@ -43,7 +44,7 @@ class EpisodeCollectionApi(generics.GenericAPIView[Episode]):
     filterset_class = EpisodeFilter
 
     def get_queryset(self) -> Any:
-        return selectors.episodes_live(user=self.request.user)  # type: ignore[arg-type]
+        return selectors.episodes_live(user=request_user(self.request))
 
     @extend_schema(responses={200: EpisodeOut(many=True), **ERRORS}, summary="List episodes, newest first")
     def get(self, request: Request) -> Response:
@@ -52,7 +53,7 @@ class EpisodeCollectionApi(generics.GenericAPIView[Episode]):
 
     @extend_schema(request=EpisodeIn, responses={201: EpisodeOut, **ERRORS, **_CONFLICT}, summary="Log an episode")
     def post(self, request: Request) -> Response:
-        episode = services.episode_create(user=request.user, data=json_object(request))  # type: ignore[arg-type]
+        episode = services.episode_create(user=request_user(request), data=json_object(request))
         return Response(episode_to_rest(episode), status=201, headers={"Location": f"/api/v1/episodes/{episode.uid}"})
 
 
@@ -63,7 +64,7 @@ class EpisodeDetailApi(generics.GenericAPIView[Episode]):
 
     def get_queryset(self) -> Any:
         # Scoped to the person: another person's id is simply not found (404, never 403).
-        return selectors.episodes_live(user=self.request.user)  # type: ignore[arg-type]
+        return selectors.episodes_live(user=request_user(self.request))
 
     @extend_schema(responses={200: EpisodeOut, **ERRORS})
     def get(self, request: Request, uid: str) -> Response:
@@ -75,15 +76,15 @@ class EpisodeDetailApi(generics.GenericAPIView[Episode]):
         summary="Create or replace an episode (idempotent)",
     )
     def put(self, request: Request, uid: str) -> Response:
-        episode, created = services.episode_put(user=request.user, uid=uid, data=json_object(request))  # type: ignore[arg-type]
+        episode, created = services.episode_put(user=request_user(request), uid=uid, data=json_object(request))
         return Response(episode_to_rest(episode), status=201 if created else 200)
 
     @extend_schema(request=EpisodeIn(partial=True), responses={200: EpisodeOut, **ERRORS})
     def patch(self, request: Request, uid: str) -> Response:
-        episode = services.episode_patch(user=request.user, uid=uid, data=json_object(request))  # type: ignore[arg-type]
+        episode = services.episode_patch(user=request_user(request), uid=uid, data=json_object(request))
         return Response(episode_to_rest(episode))
 
     @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request: Request, uid: str) -> Response:
-        services.episode_delete(user=request.user, uid=uid)  # type: ignore[arg-type]
+        services.episode_delete(user=request_user(request), uid=uid)
         return Response(status=204)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -13,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.breaker import wake
+from diary.accounts.request_user import request_user
 from diary.core.api import IsDiaryOwner
 from diary.core.openapi import ERRORS
 from diary.patterns import tasks
@@ -55,7 +55,7 @@ class InsightsApi(APIView):
 
     @extend_schema(responses={200: InsightsOut, **ERRORS}, summary="Your latest patterns")
     def get(self, request: Request) -> Response:
-        user: Any = request.user
+        user = request_user(request)
         snapshot = insights_latest(user_id=user.pk)
         due = InsightsDue.objects.filter(user_id=user.pk).values_list("due_at", flat=True).first()
         if snapshot is None:
@@ -80,7 +80,7 @@ class InsightsRefreshApi(APIView):
         summary="Recompute now (202: queued; GET /insights shows it when done)",
     )
     def post(self, request: Request) -> Response:
-        user: Any = request.user
+        user = request_user(request)
         insights_request(user_id=user.pk, delay=dt.timedelta(0))
         _wake_worker()
         due = InsightsDue.objects.filter(user_id=user.pk).values_list("due_at", flat=True).first()

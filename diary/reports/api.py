@@ -7,7 +7,7 @@ notes leave only under the ``notes`` scope. Files are marked ``no-store``: healt
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.http import Http404, HttpResponse
 from django.utils import timezone
@@ -16,7 +16,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from diary.accounts.models import User
+from diary.accounts.request_user import request_user
 from diary.checkins.models import CheckIn
 from diary.core.api import IsDiaryOwner
 from diary.core.openapi import ERRORS
@@ -60,7 +60,7 @@ def _name(stem: str, ext: str) -> str:
 
 
 def _me(request: Request) -> int:
-    return cast(User, request.user).pk
+    return request_user(request).pk
 
 
 def own_episodes(user_id: int) -> list[Episode]:

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from diary.accounts.request_user import request_user
 from diary.accounts.throttles import RedeemThrottle, RedeemUserThrottle
 from diary.core.api import IsDiaryOwner, json_object
 from diary.core.openapi import ERRORS
@@ -79,11 +80,11 @@ class ShareCollectionApi(APIView):
 
     @extend_schema(operation_id="v1_shares_list", responses={200: ShareOut(many=True), **ERRORS})
     def get(self, request: Request) -> Response:
-        return Response([share_to_rest(s) for s in selectors.shares_of_patient(patient=request.user)])  # type: ignore[arg-type]
+        return Response([share_to_rest(s) for s in selectors.shares_of_patient(patient=request_user(request))])
 
     @extend_schema(request=ShareIn, responses={201: ShareCreated, **ERRORS}, summary="Invite a clinician")
     def post(self, request: Request) -> Response:
-        share, code = services.share_invite(patient=request.user, data=json_object(request))  # type: ignore[arg-type]
+        share, code = services.share_invite(patient=request_user(request), data=json_object(request))
         return Response({**share_to_rest(share), "code": code, "link": services.share_link(code)}, status=201)
 
 
@@ -92,7 +93,7 @@ class ShareDetailApi(APIView):
 
     @extend_schema(responses={200: ShareOut, **ERRORS}, summary="Stop sharing (takes effect on the next request)")
     def delete(self, request: Request, uid: str) -> Response:
-        return Response(share_to_rest(services.share_revoke(patient=request.user, uid=uid)))  # type: ignore[arg-type]
+        return Response(share_to_rest(services.share_revoke(patient=request_user(request), uid=uid)))
 
 
 class ShareRedeemApi(APIView):
@@ -106,7 +107,7 @@ class ShareRedeemApi(APIView):
         summary="Redeem a sharing code (unknown, used, expired and revoked codes all answer 404)",
     )  # fmt: skip
     def post(self, request: Request) -> Response:
-        share = services.share_redeem(clinician=request.user, code=json_object(request).get("code"))  # type: ignore[arg-type]
+        share = services.share_redeem(clinician=request_user(request), code=json_object(request).get("code"))
         return Response({"patient_id": share.uid, "scopes": share.scopes})
 
 
@@ -123,7 +124,7 @@ class AccessLogApi(APIView):
     )  # fmt: skip
     def get(self, request: Request) -> Response:
         rows = (
-            AccessLog.objects.filter(patient_id=request.user.pk)
+            AccessLog.objects.filter(patient_id=request_user(request).pk)
             .select_related("clinician", "share")
             .order_by("-at", "-pk")[:500]
         )

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from diary.accounts.request_user import request_user
 from diary.checkins.render import checkin_to_rest
 from diary.core.openapi import ERRORS
 from diary.episodes.render import episode_to_rest
@@ -29,7 +30,7 @@ from diary.sharing.triage import triage_rows
 def clinician_share(request: Request | HttpRequest, pid: str, scope: str, what: str) -> Share:
     """The clinician's active share ``pid`` with ``scope``, logged as one read of ``what``; else 404.
     Every clinician read (API, page, export) resolves its share here."""
-    share = share_for_clinician(clinician=request.user, uid=pid, scope=scope)  # type: ignore[arg-type]
+    share = share_for_clinician(clinician=request_user(request), uid=pid, scope=scope)
     if share is None:
         raise Http404
     access_record(share=share, what=what)
@@ -44,7 +45,7 @@ class PatientListApi(APIView):
         summary="Your patients, open urgent and high alerts first",
     )
     def get(self, request: Request) -> Response:
-        return Response(triage_rows(clinician=request.user))  # type: ignore[arg-type]
+        return Response(triage_rows(clinician=request_user(request)))
 
 
 class PatientEpisodesApi(APIView):

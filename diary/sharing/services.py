@@ -93,8 +93,12 @@ def share_link(code: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}/clinician/redeem?code={code}"
 
 
-def share_redeem(*, clinician: User, code: str) -> Share:
-    """Bind the clinician to an invitation. Unknown, used, expired or revoked codes all answer 404."""
+def share_redeem(*, clinician: User, code: object) -> Share:
+    """Bind the clinician to an invitation. Unknown, used, expired or revoked codes all answer 404.
+
+    ``code`` is whatever the request body held (maybe not a string): checked here, a 404 like any
+    unknown code.
+    """
     if not isinstance(code, str) or not 8 <= len(code) <= 32:
         raise Http404
     from reminders.inbox import notification_notify

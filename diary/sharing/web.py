@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidde
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from diary.accounts.request_user import request_user
 from diary.accounts.totp import totp_check, totp_device, totp_uri
 from diary.sharing.services import share_redeem
 from diary.sharing.triage import triage_rows
@@ -26,7 +27,7 @@ def clinician_page(view: View) -> View:
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user: Any = request.user
+        user = request_user(request)
         if not user.is_clinician:
             return HttpResponseForbidden("Only clinician accounts review shared diaries.")
         if request.session.get(SESSION_KEY) != user.pk:
@@ -38,7 +39,7 @@ def clinician_page(view: View) -> View:
 
 @login_required
 def second_factor(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = request_user(request)
     if not user.is_clinician:
         return HttpResponseForbidden("Only clinician accounts review shared diaries.")
     device = totp_device(user=user)
@@ -59,7 +60,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
 
 @clinician_page
 def triage(request: HttpRequest) -> HttpResponse:
-    return render(request, "clinician/triage.html", {"rows": triage_rows(clinician=request.user)})  # type: ignore[arg-type]
+    return render(request, "clinician/triage.html", {"rows": triage_rows(clinician=request_user(request))})
 
 
 @clinician_page
@@ -69,7 +70,7 @@ def redeem(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         code = request.POST.get("code", "")
         try:
-            share = share_redeem(clinician=request.user, code=code)  # type: ignore[arg-type]
+            share = share_redeem(clinician=request_user(request), code=code)
         except Http404:
             error = "That code is not valid: it may be mistyped, used, expired or withdrawn."
         else:

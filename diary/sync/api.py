@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from diary.accounts.request_user import request_user
 from diary.core.api import IsDiaryOwner
 from diary.core.openapi import ANY_VIEW, ErrorSerializer
 from diary.sync import pull, push
@@ -101,7 +102,7 @@ class PullApi(APIView):
             problems.append({"field": "limit", "reason": f"must be between 1 and {settings.SYNC_MAX_PULL_LIMIT}"})
         if problems:
             return _invalid(problems)
-        user_id: int = request.user.pk  # type: ignore[assignment]
+        user_id = request_user(request).pk
         return _json(pull.sync_pull(user_id=user_id, last_pulled_at=last, limit=limit))
 
 
@@ -136,7 +137,7 @@ class PushApi(APIView):
             return _invalid([{"field": "body", "reason": f"malformed JSON: {exc}"}])
         try:
             changes = push.validate_shape(body)
-            answer = push.sync_push(user=request.user, last_pulled_at=last or 0, changes=changes)  # type: ignore[arg-type]
+            answer = push.sync_push(user=request_user(request), last_pulled_at=last or 0, changes=changes)
         except push.PushInvalid as exc:
             return _invalid(exc.problems)
         except push.PushTooLarge as exc:
