@@ -171,7 +171,8 @@ def main() -> int:
         for i in range(args.episodes):
             time.sleep(max(0.0, next_at - time.perf_counter()))
             next_at += interval
-            body = {"id": f"ep{i}", "kind": "spasm", "body_location": "chest", "started_at": "2026-01-13T08:00:00Z",
+            started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))  # evaluation reads recent weeks only
+            body = {"id": f"ep{i}", "kind": "spasm", "body_location": "chest", "started_at": started_at,
                     "pain": 5, "symptoms": ["breathing_difficulty"], "duration_s": 60}  # fmt: skip
             resp = client.post("/api/v1/episodes", body, content_type="application/json")
             written[f"ep{i}"] = time.perf_counter()

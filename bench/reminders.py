@@ -80,9 +80,10 @@ def add_people(first: int, last: int) -> None:
     execute(
         f"""WITH people AS (
               INSERT INTO accounts_user (password, is_superuser, email, display_name, timezone, home_timezone,
-                  device_timezone, wake_time, sleep_time, is_clinician, is_active, is_staff, date_joined)
+                  device_timezone, wake_time, sleep_time, is_clinician, is_active, is_staff, date_joined,
+                  emergency_contact_email, emergency_contact_name)
               SELECT '!', false, 'p' || g || '{DOMAIN}', '', ({zones})[1 + g %% {len(ZONES)}], '', '',
-                     '07:00', '22:30', false, true, false, now()
+                     '07:00', '22:30', false, true, false, now(), '', ''
               FROM generate_series(%s, %s) AS g
               RETURNING id
             ), sequences AS (
