@@ -171,7 +171,8 @@ def main() -> int:
         for i in range(args.episodes):
             time.sleep(max(0.0, next_at - time.perf_counter()))
             next_at += interval
-            started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))  # evaluation reads recent weeks only
+            # a minute ago: alert evaluation reads only the recent weeks
+            started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
             body = {"id": f"ep{i}", "kind": "spasm", "body_location": "chest", "started_at": started_at,
                     "pain": 5, "symptoms": ["breathing_difficulty"], "duration_s": 60}  # fmt: skip
             resp = client.post("/api/v1/episodes", body, content_type="application/json")
