@@ -17,6 +17,7 @@ from diary.core.api import IsDiaryOwner
 from diary.core.openapi import ERRORS
 from diary.patterns import tasks
 from diary.patterns.models import InsightsDue
+from diary.patterns.openapi import SnapshotField
 from diary.patterns.selectors import insights_latest
 from diary.patterns.services import insights_request
 
@@ -36,7 +37,7 @@ InsightsOut = inline_serializer(
             allow_null=True,
         ),
         "refresh_due_at": serializers.DateTimeField(allow_null=True, help_text="a refresh is pending"),
-        "report": serializers.DictField(
+        "report": SnapshotField(
             allow_null=True,
             help_text="frequency, duration, timing, where, triggers (with rate ratio, 95% CI, p and q), "
             "suspected triggers, relief: every finding with its numbers and its sentence",

@@ -19,6 +19,7 @@ from diary.accounts.request_user import request_user
 from diary.checkins.render import checkin_to_rest
 from diary.core.openapi import ERRORS
 from diary.episodes.render import episode_to_rest
+from diary.patterns.openapi import SnapshotField
 from diary.patterns.selectors import insights_latest
 from diary.sharing.api import IsClinician
 from diary.sharing.models import Share
@@ -71,7 +72,7 @@ class PatientInsightsApi(APIView):
 
     @extend_schema(
         responses={200: inline_serializer("PatientInsights", {"computed_at": serializers.DateTimeField(allow_null=True),
-                                                              "report": serializers.DictField(allow_null=True)}),
+                                                              "report": SnapshotField(allow_null=True)}),
                    **ERRORS},
     )  # fmt: skip
     def get(self, request: Request, pid: str) -> Response:
