@@ -20,14 +20,11 @@ from django.utils import timezone
 
 from backend.breaker import wake
 from diary.accounts.models import User
-from diary.checkins.water import water_log
 from diary.core.fields import REST
-from diary.outbox.registry import handles
 from diary.sync.sequence import new_uid, sequence_claim_many, sequence_lock
 from diary.sync.writes import record_delete, record_write
-from reminders.models import Device, Notification, PushDelivery, ReminderRule
-from reminders.tables import NOTIFICATION_UPDATED, NOTIFICATIONS
-from reminders.timing import rule_next_fire, rule_values
+from reminders.models import Device, Notification, PushDelivery
+from reminders.tables import NOTIFICATIONS
 
 log = logging.getLogger(__name__)
 
@@ -165,41 +162,3 @@ def notification_patch(*, user: User, uid: str, data: Mapping[str, Any]) -> Noti
 
 def notification_delete(*, user: User, uid: str) -> None:
     record_delete(table=NOTIFICATIONS, user_id=user.pk, uid=uid)
-
-
-@handles(NOTIFICATION_UPDATED)
-def notification_answered(user_id: int, payload: dict[str, Any]) -> None:
-    """Act on what the person answered: "done" on a hydration reminder logs a glass; "snoozed"
-    brings the reminder back after ``snooze_min``. Idempotent (a glass per notification; the snooze
-    instant comes from ``acted_at``)."""
-    if payload.get("deleted"):
-        return
-    rows = Notification.objects.filter(user_id=user_id, uid__in=payload.get("uids", []), deleted_at__isnull=True)
-    for n in rows.select_related("rule"):
-        if n.kind != "reminder" or n.rule is None or n.action is None:
-            continue
-        acted_at = n.acted_at or n.server_updated_at
-        if n.action == "done" and n.rule.kind == "hydration":
-            water_log(
-                user=User.objects.get(pk=user_id),
-                data={"id": f"n-{n.uid}", "logged_at": acted_at.isoformat(), "amount_ml": settings.GLASS_ML},
-                source="reminder",
-                notification_uid=n.uid,
-            )
-        elif n.action == "snoozed" and n.snooze_min:
-            reminder_snooze(rule=n.rule, until=acted_at + dt.timedelta(minutes=n.snooze_min))
-
-
-def reminder_snooze(*, rule: ReminderRule, until: dt.datetime) -> bool:
-    """Bring the rule back at ``until`` (a server column: no sync stamp). A snooze in the past is void."""
-    if until <= timezone.now():
-        return False
-    with transaction.atomic():
-        sequence_lock(user_id=rule.user_id)
-        fresh = ReminderRule.objects.select_for_update().select_related("user").get(pk=rule.pk)
-        if fresh.deleted_at is not None or not fresh.enabled:
-            return False
-        fresh.snooze_until = until
-        fresh.next_fire_at = rule_next_fire(rule_values(fresh), fresh.user, after=timezone.now(), snooze_until=until)
-        fresh.save(update_fields=["snooze_until", "next_fire_at"])
-    return True

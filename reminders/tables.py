@@ -7,13 +7,12 @@ from typing import Any
 from django.utils import timezone
 
 from diary.accounts.models import User
+from diary.outbox.routes import NOTIFICATION_UPDATED
 from diary.sync.tables import TableDef
 from reminders.models import Notification, ReminderRule
 from reminders.spec import NOTIFICATION, REMINDER
 
 MAX_RULES = 50
-# A person answered a notification (done, snoozed, dismissed, delivered): act on it after commit.
-NOTIFICATION_UPDATED = "notification.updated"
 
 
 def _schedule(values: dict[str, Any], user: User) -> dict[str, Any]:

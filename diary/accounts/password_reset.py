@@ -15,11 +15,8 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from diary.accounts.models import User
 from diary.accounts.services import user_set_password
 from diary.core.errors import DomainValidationError
-from diary.outbox.registry import handles
+from diary.outbox.routes import PASSWORD_RESET
 from diary.outbox.services import outbox_enqueue
-
-# An outbox topic, not a secret.
-PASSWORD_RESET = "account.password_reset"  # noqa: S105  # nosec B105
 
 
 def password_reset_request(*, email: str) -> None:
@@ -30,8 +27,7 @@ def password_reset_request(*, email: str) -> None:
         outbox_enqueue(user_id=user.pk, topic=PASSWORD_RESET, payloads=[{}])
 
 
-@handles(PASSWORD_RESET)
-def _send_reset_mail(user_id: int, payload: dict[str, Any]) -> None:
+def reset_mail_send(user_id: int, payload: dict[str, Any]) -> None:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return

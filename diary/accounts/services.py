@@ -12,7 +12,10 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from diary.accounts.models import User
 from diary.core.errors import DomainValidationError
+from diary.outbox.routes import ACCOUNT_CLINICIAN, ACCOUNT_REGISTERED, ACCOUNT_SCHEDULE_CHANGED
+from diary.outbox.services import topic_run
 from diary.sync.models import SyncState
+from diary.sync.registry import SYNCED
 
 
 def _check_password(password: str, user: User | None = None) -> None:
@@ -52,10 +55,7 @@ def user_register(
     except IntegrityError:
         raise DomainValidationError({"email": ["an account with this email already exists"]}) from None
     SyncState.objects.create(user=user)
-    if default_reminders:
-        from reminders.services import reminders_create_defaults
-
-        reminders_create_defaults(user=user)
+    topic_run(user_id=user.pk, topic=ACCOUNT_REGISTERED, payload={"defaults": default_reminders})
     return user
 
 
@@ -75,10 +75,8 @@ def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
     if changes:
         with transaction.atomic():
             user.save(update_fields=sorted(changes))
-            if changes.keys() & _SCHEDULE_INPUTS:
-                from reminders.services import reminders_reschedule
-
-                reminders_reschedule(user=user)  # reminders follow the person's zone and waking hours
+            if changes.keys() & _SCHEDULE_INPUTS:  # reminders follow the person's zone and waking hours
+                topic_run(user_id=user.pk, topic=ACCOUNT_SCHEDULE_CHANGED, payload={})
     return user
 
 
@@ -100,17 +98,13 @@ def user_set_password(*, user: User, new_password: str) -> None:
 def user_make_clinician(*, user: User, allow_diary: bool = False) -> User:
     """Set the clinician flag. Refuses an account that keeps a diary unless told otherwise, so a
     person is never both patient and clinician by accident."""
-    from diary.checkins.models import CheckIn
-    from diary.episodes.models import Episode
-
-    if not allow_diary and (Episode.objects.filter(user=user).exists() or CheckIn.objects.filter(user=user).exists()):
+    diary = (SYNCED[name].model._default_manager.filter(user=user).exists() for name in ("episodes", "checkins"))
+    if not allow_diary and any(diary):
         raise DomainValidationError(
             {"email": [f"{user.email} keeps a diary; use a separate clinician account (or --allow-diary)"]}
         )
-    from reminders.services import reminders_delete_all
-
     with transaction.atomic():
         user.is_clinician = True
         user.save(update_fields=["is_clinician"])
-        reminders_delete_all(user=user)  # a clinician account gets no water or stretch reminders
+        topic_run(user_id=user.pk, topic=ACCOUNT_CLINICIAN, payload={})  # e.g. no water or stretch reminders
     return user

@@ -1,4 +1,5 @@
-"""What a diary write means for red flags, and the emails the ladder sends (outbox handlers)."""
+"""What a diary write means for red flags, and the emails the ladder sends (outbox handlers,
+routed in diary/outbox/routes.py)."""
 
 from __future__ import annotations
 
@@ -9,22 +10,19 @@ from django.core.mail import send_mail
 
 from diary.accounts.models import User
 from diary.alerts.models import Alert
-from diary.alerts.services import ALERT_CLINICIANS, ALERT_CONTACT, alert_body, alerts_evaluate
-from diary.outbox.registry import CHECKIN_WRITTEN, EPISODE_WRITTEN, handles
+from diary.alerts.services import alert_body, alerts_evaluate
+from diary.alerts.thresholds import thresholds_drop
 from diary.sharing.selectors import clinicians_sharing
 
 
-@handles(EPISODE_WRITTEN)
 def episode_written(user_id: int, payload: dict[str, Any]) -> None:
     alerts_evaluate(user_id=user_id, episode_uids=payload.get("uids", []))
 
 
-@handles(CHECKIN_WRITTEN)
 def checkin_written(user_id: int, payload: dict[str, Any]) -> None:
     alerts_evaluate(user_id=user_id)  # fluid_changes and the other window rules
 
 
-@handles(ALERT_CLINICIANS)
 def email_clinicians(user_id: int, payload: dict[str, Any]) -> None:
     """High and urgent alerts: every clinician the person shares alerts with, by email. (Sending
     twice after a crash is possible; losing it is not.)"""
@@ -44,7 +42,6 @@ def email_clinicians(user_id: int, payload: dict[str, Any]) -> None:
         )
 
 
-@handles(ALERT_CONTACT)
 def email_contact(user_id: int, payload: dict[str, Any]) -> None:
     user = User.objects.get(pk=user_id)
     alert = Alert.objects.filter(user_id=user_id, uid=payload["alert"]).first()
@@ -62,3 +59,8 @@ def email_contact(user_id: int, payload: dict[str, Any]) -> None:
         from_email=None,
         recipient_list=[user.emergency_contact_email],
     )
+
+
+def share_revoked(user_id: int, payload: dict[str, Any]) -> None:
+    """In the revoke's transaction: the clinician's red-flag thresholds stop applying to the patient."""
+    thresholds_drop(patient=User.objects.get(pk=user_id), clinician=User.objects.get(pk=payload["clinician"]))

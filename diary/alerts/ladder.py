@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from diary.accounts.models import User
 from diary.alerts.models import Alert
-from diary.alerts.services import ALERT_CONTACT, LADDER_EVERY, LADDER_MAX_REPEATS, alert_body
+from diary.alerts.services import LADDER_EVERY, LADDER_MAX_REPEATS, alert_body
+from diary.outbox.routes import ALERT_CONTACT
 from diary.outbox.services import outbox_enqueue
 from diary.sync.sequence import sequence_lock_free
 

@@ -30,6 +30,7 @@ from diary.alerts.thresholds import effective_thresholds
 from diary.checkins.models import CheckIn
 from diary.core.fields import zone
 from diary.episodes.models import Episode
+from diary.outbox.routes import ALERT_CLINICIANS
 from diary.outbox.services import outbox_enqueue
 from diary.sync.sequence import sequence_lock
 from diary.sync.writes import server_rows_create, server_rows_touch
@@ -41,8 +42,6 @@ WINDOW_DEDUPE = dt.timedelta(days=7)
 # Per-episode rules alert on episodes from the last 7 days; older ones (an offline backlog synced at
 # last) still count in the window rules but raise no alarm of their own.
 BACKLOG_AGE = dt.timedelta(days=7)
-ALERT_CLINICIANS = "alert.clinicians"  # outbox: email the clinicians who share this person's alerts
-ALERT_CONTACT = "alert.contact"  # outbox: email the person's emergency contact
 _SYNCED = ["rule", "severity", "title", "guidance", "status", "opened_at", "acknowledged_at"]
 
 

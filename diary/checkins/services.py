@@ -11,7 +11,7 @@ from diary.checkins.models import CheckIn
 from diary.checkins.spec import CHECKIN
 from diary.core.errors import DomainValidationError
 from diary.core.fields import REST
-from diary.outbox.registry import CHECKIN_WRITTEN
+from diary.outbox.routes import CHECKIN_WRITTEN
 from diary.sync.tables import TableDef
 from diary.sync.writes import record_delete, record_write
 

@@ -9,7 +9,7 @@ from diary.accounts.models import User
 from diary.core.fields import REST
 from diary.episodes.models import Episode
 from diary.episodes.spec import EPISODE
-from diary.outbox.registry import EPISODE_WRITTEN
+from diary.outbox.routes import EPISODE_WRITTEN
 from diary.sync.sequence import new_uid
 from diary.sync.tables import TableDef
 from diary.sync.writes import body_uid, check_uid, record_delete, record_write

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -15,20 +16,28 @@ from django.utils import timezone
 from backend.breaker import wake
 from diary.core.backoff import backoff_delay
 from diary.outbox.models import OutboxEvent
-from diary.outbox.registry import handlers_for
+from diary.outbox.routes import handlers_for, hooks_for
 
 log = logging.getLogger(__name__)
+# The task that runs one event (diary/outbox/tasks.py), sent by name: the tasks module imports
+# this one, so importing it back would be a cycle.
+DELIVER_TASK = "diary.outbox.tasks.outbox_deliver"
 
 
 def _publish(event_ids: list[int], *, cooldown: bool = True) -> None:
     """Wake a worker. Never raises: a broker outage leaves the rows to the sweeper."""
-    from diary.outbox.tasks import outbox_deliver
-
     for event_id in event_ids:
-        if not wake(
-            partial(outbox_deliver.apply_async, args=[event_id]), what=f"outbox event {event_id}", cooldown=cooldown
-        ):
+        send = partial(current_app.send_task, DELIVER_TASK, args=[event_id])
+        if not wake(send, what=f"outbox event {event_id}", cooldown=cooldown):
             return
+
+
+def topic_run(*, user_id: int, topic: str, payload: dict[str, Any]) -> None:
+    """Run an in-transaction topic's handlers now, in the caller's transaction (routes.IN_TRANSACTION)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"{topic} handlers must run inside the caller's transaction")
+    for handler in hooks_for(topic):
+        handler(user_id, payload)
 
 
 def outbox_enqueue(*, user_id: int, topic: str, payloads: Iterable[dict[str, Any]]) -> list[int]:

@@ -5,7 +5,7 @@ from celery import shared_task
 from diary.outbox import services
 
 
-@shared_task(name="diary.outbox.tasks.outbox_deliver", ignore_result=True)
+@shared_task(name=services.DELIVER_TASK, ignore_result=True)
 def outbox_deliver(event_id: int) -> bool:
     return services.outbox_process(event_id=event_id)
 

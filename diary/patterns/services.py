@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from diary.accounts.models import User
 from diary.core.fields import zone
+from diary.outbox.routes import INSIGHTS_CHANGED
+from diary.outbox.services import outbox_enqueue
 from diary.patterns.analysis import ANALYSIS_VERSION, analyse
 from diary.patterns.models import InsightsDue, InsightSnapshot
 from diary.patterns.selectors import analysis_rows, links_low_water, low_water_linked
@@ -38,16 +40,16 @@ def insights_run(*, user: User, today: dt.date | None = None) -> InsightSnapshot
     episodes, checkins = analysis_rows(user_id=user.pk, since=since)
     report = analyse(episodes, checkins, today=today, window_days=window)
     linked_before = low_water_linked(user_id=user.pk)
-    snapshot = InsightSnapshot.objects.create(
-        user=user, version=ANALYSIS_VERSION, computed_at=now, window_start=since, window_end=today,
-        episodes=len(episodes), checkins=len(checkins), report=report,
-    )  # fmt: skip
-    old = InsightSnapshot.objects.filter(user=user).order_by("-computed_at", "-pk").values_list("pk", flat=True)
-    InsightSnapshot.objects.filter(pk__in=list(old[KEEP_SNAPSHOTS:])).delete()
-    if links_low_water(report) != linked_before:  # the new snapshot's own report, not a re-read
-        from reminders.handlers import adaptive_reschedule
-
-        adaptive_reschedule(user_id=user.pk)  # adaptive hydration follows what the data says
+    with transaction.atomic():
+        snapshot = InsightSnapshot.objects.create(
+            user=user, version=ANALYSIS_VERSION, computed_at=now, window_start=since, window_end=today,
+            episodes=len(episodes), checkins=len(checkins), report=report,
+        )  # fmt: skip
+        old = InsightSnapshot.objects.filter(user=user).order_by("-computed_at", "-pk").values_list("pk", flat=True)
+        InsightSnapshot.objects.filter(pk__in=list(old[KEEP_SNAPSHOTS:])).delete()
+        if links_low_water(report) != linked_before:  # the new snapshot's own report, not a re-read
+            # Adaptive hydration follows what the data says (reminders, after commit).
+            outbox_enqueue(user_id=user.pk, topic=INSIGHTS_CHANGED, payloads=[{}])
     return snapshot
 
 

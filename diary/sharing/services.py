@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from diary.accounts.models import User
 from diary.core.errors import DomainValidationError
+from diary.outbox.routes import SHARE_REVOKED
+from diary.outbox.services import topic_run
 from diary.sharing.models import Share
 from diary.sync.sequence import new_uid
 
@@ -133,8 +135,6 @@ def share_revoke(*, patient: User, uid: str) -> Share:
         if share.revoked_at is None:
             share.revoked_at = timezone.now()
             share.save(update_fields=["revoked_at"])
-            if share.clinician is not None:
-                from diary.alerts.thresholds import thresholds_drop
-
-                thresholds_drop(patient=patient, clinician=share.clinician)  # their numbers stop applying
+            if share.clinician is not None:  # e.g. their red-flag thresholds stop applying
+                topic_run(user_id=patient.pk, topic=SHARE_REVOKED, payload={"clinician": share.clinician.pk})
     return share

@@ -1,15 +1,70 @@
-"""The synced tables, in the order the wire lists them (SYNC.md "Tables")."""
+"""The synced tables, in the order the wire lists them (SYNC.md "Tables").
+
+The write path (push, pull, purge, the REST services) belongs to the base layer, while the tables
+belong to the features above it. So the list names each table's ``TableDef`` by dotted path, as
+Django's ``MIDDLEWARE`` names classes, and ``SYNCED`` resolves them on first use: this module is the
+one place that says which tables sync, and importing it never imports a feature. (The other way,
+moving the registry above the features, would have lifted push and pull, the heart of the base,
+with it.) A new synced table: its ``TableDef`` beside the feature's services, one line here,
+and SYNC.md.
+"""
 
 from __future__ import annotations
 
-from diary.alerts.tables import ALERTS
-from diary.checkins.services import CHECKINS
-from diary.episodes.services import EPISODES
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+
+from django.utils.module_loading import import_string
+
 from diary.sync.raw import RawRenderer
 from diary.sync.tables import TableDef
-from reminders.tables import NOTIFICATIONS, REMINDERS
 
-WIRE_TABLES = ("episodes", "checkins", "reminders", "notifications", "alerts")
-SYNCED: dict[str, TableDef] = {t.name: t for t in (EPISODES, CHECKINS, REMINDERS, NOTIFICATIONS, ALERTS)}
-RENDERERS: dict[str, RawRenderer] = {name: RawRenderer(t) for name, t in SYNCED.items()}
+TABLE_PATHS: dict[str, str] = {
+    "episodes": "diary.episodes.services.EPISODES",
+    "checkins": "diary.checkins.services.CHECKINS",
+    "reminders": "reminders.tables.REMINDERS",
+    "notifications": "reminders.tables.NOTIFICATIONS",
+    "alerts": "diary.alerts.tables.ALERTS",
+}
+WIRE_TABLES = tuple(TABLE_PATHS)
 SCHEMA_VERSION = 1
+
+
+class _Tables(Mapping[str, TableDef]):
+    """``name -> TableDef``, imported on first access (after Django has loaded the apps)."""
+
+    @cached_property
+    def _tables(self) -> dict[str, TableDef]:
+        tables = {name: import_string(path) for name, path in TABLE_PATHS.items()}
+        for name, table in tables.items():
+            if not isinstance(table, TableDef) or table.name != name:
+                raise TypeError(f"{TABLE_PATHS[name]} is not the TableDef of {name!r}")
+        return tables
+
+    def __getitem__(self, name: str) -> TableDef:
+        return self._tables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(WIRE_TABLES)
+
+    def __len__(self) -> int:
+        return len(WIRE_TABLES)
+
+
+class _Renderers(Mapping[str, RawRenderer]):
+    @cached_property
+    def _renderers(self) -> dict[str, RawRenderer]:
+        return {name: RawRenderer(table) for name, table in SYNCED.items()}
+
+    def __getitem__(self, name: str) -> RawRenderer:
+        return self._renderers[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(WIRE_TABLES)
+
+    def __len__(self) -> int:
+        return len(WIRE_TABLES)
+
+
+SYNCED: Mapping[str, TableDef] = _Tables()
+RENDERERS: Mapping[str, RawRenderer] = _Renderers()

@@ -22,7 +22,7 @@ from django.db import connection
 
 from backend.celery import app as celery_app
 from diary.outbox.models import OutboxEvent
-from diary.outbox.registry import EPISODE_WRITTEN
+from diary.outbox.routes import EPISODE_WRITTEN
 from tests.conftest import make_user
 from tests.support.services import PrivateRedis, ServiceMissing
 

@@ -120,6 +120,7 @@ def test_a_low_water_finding_makes_adaptive_hydration_come_more_often(owner: Use
     _low_water_person(owner)
     insights_run(user=owner)
     assert low_water_linked(user_id=owner.pk)
+    assert run_outbox() >= 1  # the insights.changed event: reminders follow after commit
     rule = ReminderRule.objects.get(uid=r.json()["id"])
     assert before is not None and rule.next_fire_at is not None
     # Every day is a thirsty day now: two thirds of 120 minutes, on the local clock.

@@ -17,18 +17,47 @@ from rest_framework.test import APIClient
 
 from backend.celery import app as celery_app
 from diary.accounts.models import User
-from diary.outbox import registry, services, tasks
+from diary.outbox import routes, services, tasks
+from diary.outbox.checks import routes_resolve
 from diary.outbox.models import OutboxEvent
 from tests.conftest import client_for, episode_body, make_user
 
 TOPIC = "test.topic"
+SEEN: list[tuple[int, dict[str, Any]]] = []
+ATTEMPTS: list[int] = []
+
+
+def record(user_id: int, payload: dict[str, Any]) -> None:
+    SEEN.append((user_id, payload))
+
+
+def flaky(user_id: int, payload: dict[str, Any]) -> None:
+    ATTEMPTS.append(user_id)
+    if len(ATTEMPTS) == 1:
+        raise ConnectionError("push service unreachable")
 
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, dict[str, Any]]]]:
-    seen: list[tuple[int, dict[str, Any]]] = []
-    monkeypatch.setitem(registry._handlers, TOPIC, [lambda user_id, payload: seen.append((user_id, payload))])
-    yield seen
+    SEEN.clear()
+    monkeypatch.setitem(routes.AFTER_COMMIT, TOPIC, (f"{__name__}.record",))
+    yield SEEN
+
+
+def test_every_route_names_a_handler() -> None:
+    """The routing table's dotted paths all resolve (``manage.py check`` says the same)."""
+    for topic in routes.AFTER_COMMIT:
+        assert routes.handlers_for(topic) and all(callable(h) for h in routes.handlers_for(topic))
+    for topic in routes.IN_TRANSACTION:
+        assert routes.hooks_for(topic) and all(callable(h) for h in routes.hooks_for(topic))
+    assert routes.handlers_for("nobody.routes.this") == ()
+
+
+def test_check_reports_a_route_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert routes_resolve() == []
+    monkeypatch.setitem(routes.AFTER_COMMIT, TOPIC, ("diary.alerts.handlers.no_such_handler",))
+    (error,) = routes_resolve()
+    assert error.id == "outbox.E001" and "no_such_handler" in error.msg
 
 
 @pytest.mark.django_db(transaction=True)
@@ -59,14 +88,8 @@ def test_task_as_a_function_runs_handlers_once(owner: User, calls: list[Any]) ->
 
 @pytest.mark.django_db
 def test_failing_handler_backs_off_and_the_sweeper_retries(owner: User, monkeypatch: pytest.MonkeyPatch) -> None:
-    attempts: list[int] = []
-
-    def flaky(user_id: int, payload: dict[str, Any]) -> None:
-        attempts.append(user_id)
-        if len(attempts) == 1:
-            raise ConnectionError("push service unreachable")
-
-    monkeypatch.setitem(registry._handlers, TOPIC, [flaky])
+    ATTEMPTS.clear()
+    monkeypatch.setitem(routes.AFTER_COMMIT, TOPIC, (f"{__name__}.flaky",))
     with transaction.atomic():
         (event_id,) = services.outbox_enqueue(user_id=owner.pk, topic=TOPIC, payloads=[{}])
     assert services.outbox_process(event_id=event_id) is False
@@ -132,3 +155,10 @@ def test_a_real_worker_on_redis_processes_the_intent_after_commit(calls: list[An
             time.sleep(0.1)
     assert event.processed_at is not None, "the worker never processed the outbox event"
     assert event.payload["uids"] == [r.json()["id"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_transaction_topics_need_the_callers_transaction() -> None:
+    user = make_user()
+    with pytest.raises(RuntimeError):
+        services.topic_run(user_id=user.pk, topic=routes.ACCOUNT_SCHEDULE_CHANGED, payload={})
