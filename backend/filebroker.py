@@ -25,7 +25,7 @@ import uuid
 from contextlib import suppress
 from pathlib import Path
 from queue import Empty
-from time import monotonic
+from time import monotonic_ns
 from typing import Any
 
 from kombu.exceptions import ChannelError
@@ -43,7 +43,8 @@ class Channel(filesystem.Channel):
     # kombu names the second argument "message" in one base class and "payload" in the other.
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         folder = self.data_folder_out
-        final = os.path.join(folder, f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg")
+        # Consumers take messages in name order: nanoseconds, zero-padded, keep one producer's FIFO.
+        final = os.path.join(folder, f"{monotonic_ns():020d}_{uuid.uuid4()}.{queue}.msg")
         part = os.path.join(folder, f".{uuid.uuid4()}{PART_SUFFIX}")
         try:
             with open(part, "wb") as f:

@@ -24,6 +24,7 @@ from kombu.exceptions import ChannelError
 from backend import filebroker
 
 QUEUE = "celery"
+OLDEST = f"{0:020d}"  # sorts before any message the transport names
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -72,10 +73,10 @@ def test_empty_and_partial_files_are_set_aside_and_the_next_message_still_arrive
     queue = folders["queue"]
     # What kombu's in-place write leaves for a fast reader: nothing yet, or the first bytes. Their
     # names sort first (older), so the consumer meets them before the good message.
-    (queue / f"1_empty.{QUEUE}.msg").write_bytes(b"")
-    (queue / f"2_partial.{QUEUE}.msg").write_bytes(b'{"body": "eyJ0YXNrIjog')
-    (queue / f"3_binary.{QUEUE}.msg").write_bytes(b"\xff\xfe\x00")
-    (queue / f"4_list.{QUEUE}.msg").write_bytes(b"[1, 2]")
+    (queue / f"{OLDEST}_1_empty.{QUEUE}.msg").write_bytes(b"")
+    (queue / f"{OLDEST}_2_partial.{QUEUE}.msg").write_bytes(b'{"body": "eyJ0YXNrIjog')
+    (queue / f"{OLDEST}_3_binary.{QUEUE}.msg").write_bytes(b"\xff\xfe\x00")
+    (queue / f"{OLDEST}_4_list.{QUEUE}.msg").write_bytes(b"[1, 2]")
 
     simple = conn.SimpleQueue(QUEUE)
     simple.put({"task": "after the bad ones"})
@@ -89,12 +90,12 @@ def test_empty_and_partial_files_are_set_aside_and_the_next_message_still_arrive
     simple.close()
 
     assert sorted(p.name for p in folders["bad"].iterdir()) == [
-        f"1_empty.{QUEUE}.msg",
-        f"2_partial.{QUEUE}.msg",
-        f"3_binary.{QUEUE}.msg",
-        f"4_list.{QUEUE}.msg",
+        f"{OLDEST}_1_empty.{QUEUE}.msg",
+        f"{OLDEST}_2_partial.{QUEUE}.msg",
+        f"{OLDEST}_3_binary.{QUEUE}.msg",
+        f"{OLDEST}_4_list.{QUEUE}.msg",
     ]
-    assert (folders["bad"] / f"2_partial.{QUEUE}.msg").read_bytes() == b'{"body": "eyJ0YXNrIjog'  # kept as found
+    assert (folders["bad"] / f"{OLDEST}_2_partial.{QUEUE}.msg").read_bytes() == b'{"body": "eyJ0YXNrIjog'  # kept as found
     assert not list(queue.glob("*.msg*")), list(queue.iterdir())  # nothing left, nothing claimed and stuck
     logged = [r.getMessage() for r in caplog.records]
     assert len(logged) == 4 and all("unreadable and was moved to" in m for m in logged), logged
@@ -104,11 +105,11 @@ def test_empty_and_partial_files_are_set_aside_and_the_next_message_still_arrive
 def test_a_channel_with_only_bad_files_reports_empty_instead_of_raising(
     conn: Connection, folders: dict[str, Path]
 ) -> None:
-    (folders["queue"] / f"1_empty.{QUEUE}.msg").write_bytes(b"")
+    (folders["queue"] / f"{OLDEST}_1_empty.{QUEUE}.msg").write_bytes(b"")
     channel = conn.default_channel
     with pytest.raises(Empty):
         channel._get(QUEUE)
-    assert [p.name for p in folders["bad"].iterdir()] == [f"1_empty.{QUEUE}.msg"]
+    assert [p.name for p in folders["bad"].iterdir()] == [f"{OLDEST}_1_empty.{QUEUE}.msg"]
 
 
 def test_put_makes_a_message_visible_only_when_it_is_complete(
