@@ -95,7 +95,8 @@ def test_empty_and_partial_files_are_set_aside_and_the_next_message_still_arrive
         f"{OLDEST}_3_binary.{QUEUE}.msg",
         f"{OLDEST}_4_list.{QUEUE}.msg",
     ]
-    assert (folders["bad"] / f"{OLDEST}_2_partial.{QUEUE}.msg").read_bytes() == b'{"body": "eyJ0YXNrIjog'  # kept as found
+    partial = folders["bad"] / f"{OLDEST}_2_partial.{QUEUE}.msg"
+    assert partial.read_bytes() == b'{"body": "eyJ0YXNrIjog'  # kept as found
     assert not list(queue.glob("*.msg*")), list(queue.iterdir())  # nothing left, nothing claimed and stuck
     logged = [r.getMessage() for r in caplog.records]
     assert len(logged) == 4 and all("unreadable and was moved to" in m for m in logged), logged
