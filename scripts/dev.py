@@ -4,7 +4,7 @@
     python3 scripts/dev.py run     # embedded default: SQLite + filesystem broker, web, worker, beat
     python3 scripts/dev.py test    # the whole suite against PostgreSQL and Redis
     python3 scripts/dev.py lint    # ruff, mypy, migrations, bandit and pip-audit
-    python3 scripts/dev.py lock    # re-pin requirements.lock from pyproject.toml
+    python3 scripts/dev.py lock    # re-pin requirements.lock and requirements-dev.lock from pyproject.toml
 
 Standard library only: it has to run before the virtualenv exists.
 """
@@ -27,7 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
+# Two hashed lock files from pyproject.toml (python3 scripts/dev.py lock): requirements.lock is what
+# runs (the Docker image installs it), requirements-dev.lock adds the test, lint and load tools at the
+# same runtime pins. The virtualenv here gets the dev lock.
 LOCK = ROOT / "requirements.lock"
+DEV_LOCK = ROOT / "requirements-dev.lock"
 STAMP = VENV / ".requirements.sha256"
 
 DEMO_PATIENT = ("demo@example.com", "demo-diary-2026")
@@ -41,19 +45,23 @@ def say(msg: str) -> None:
 
 
 def ensure_venv() -> None:
-    """Create .venv and install the lock file; reinstall only when the lock changes."""
+    """Create .venv and install requirements-dev.lock (every file checked against its hash); reinstall
+    only when a lock changes. Packages the lock no longer names are removed (pip-sync), so a test can
+    never pass on a dependency that production would not have declared."""
     if sys.version_info < (3, 11):  # noqa: UP036 (runs under whatever python3 the machine has)
         sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]})")
     if not PY.exists():
         say(f"creating virtualenv in {VENV}")
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    digest = hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    digest = hashlib.sha256(LOCK.read_bytes() + DEV_LOCK.read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == digest:
         return
-    say("installing pinned dependencies (requirements.lock)")
+    say(f"installing pinned dependencies ({DEV_LOCK.name})")
     pip = [str(PY), "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "install", "-r", str(LOCK)], check=True)
+    subprocess.run([*pip, "install", "--require-hashes", "-r", str(DEV_LOCK)], check=True)
+    subprocess.run(
+        [str(PY), "-m", "piptools", "sync", "-q", "--pip-args", "--require-hashes", str(DEV_LOCK)], check=True
+    )
     STAMP.write_text(digest)
 
 
@@ -332,14 +340,15 @@ UNREACHABLE = ("ConnectionError", "NameResolutionError", "Max retries exceeded",
 
 
 def audit() -> int:
-    """pip-audit of the whole pinned tree against OSV (PIP_AUDIT_OSV_URL names a mirror). A known
-    vulnerability fails. A machine that cannot reach any vulnerability service (a closed CI network)
-    cannot audit: that is said loudly, and fails only when PIP_AUDIT_REQUIRED=1."""
-    cmd = [str(BIN / "pip-audit"), "-r", str(LOCK), "--no-deps", "--disable-pip", "--strict",
-           "--progress-spinner", "off", "-s", "osv", "--timeout", "15"]  # fmt: skip
+    """pip-audit of both pinned trees (runtime and dev; hashed, so no resolution is needed) against
+    OSV (PIP_AUDIT_OSV_URL names a mirror). A known vulnerability fails. A machine that cannot reach any
+    vulnerability service (a closed CI network) cannot audit: that is said loudly, and fails only when
+    PIP_AUDIT_REQUIRED=1."""
+    cmd = [str(BIN / "pip-audit"), "-r", str(LOCK), "-r", str(DEV_LOCK), "--require-hashes", "--disable-pip",
+           "--strict", "--progress-spinner", "off", "-s", "osv", "--timeout", "15"]  # fmt: skip
     if os.environ.get("PIP_AUDIT_OSV_URL"):
         cmd += ["--osv-url", os.environ["PIP_AUDIT_OSV_URL"]]
-    say("pip-audit -r requirements.lock -s osv")
+    say(f"pip-audit -r {LOCK.name} -r {DEV_LOCK.name} -s osv")
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     output = done.stdout + done.stderr
     if done.returncode == 0 and "Traceback" not in output:
@@ -353,23 +362,29 @@ def audit() -> int:
     return 1
 
 
+# pip-compile's options for both locks: hashes for every file; pip and setuptools pinned too (pip-tools
+# needs them, and --require-hashes refuses an unpinned one); no index or find-links lines (they name this
+# machine's package sources, not the project's); no extras in the pins.
+COMPILE = ["--quiet", "--generate-hashes", "--allow-unsafe", "--no-emit-index-url", "--no-emit-find-links",
+           "--strip-extras"]  # fmt: skip
+
+
 def cmd_lock(args: argparse.Namespace) -> int:
-    """Resolve pyproject.toml [dev] in a throwaway venv and pin the result."""
-    tmp = ROOT / "var" / "lock-venv"
-    shutil.rmtree(tmp, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(tmp)], check=True)
-    tpy = tmp / "bin" / "python"
-    subprocess.run([str(tpy), "-m", "pip", "install", "-q", "-e", f"{ROOT}[dev]"], check=True)
-    frozen = subprocess.run(
-        [str(tpy), "-m", "pip", "freeze", "--exclude-editable"], check=True, capture_output=True, text=True
-    )
-    header = (
-        "# The whole dependency tree, pinned (pip freeze of a fresh install of pyproject.toml [dev]).\n"
-        "# scripts/dev.py installs exactly this; regenerate with: python3 scripts/dev.py lock\n"
-    )
-    LOCK.write_text(header + frozen.stdout)
-    shutil.rmtree(tmp, ignore_errors=True)
-    say(f"wrote {LOCK}")
+    """Re-pin both locks from pyproject.toml with pip-compile. A pin already in a lock is kept while it
+    still satisfies pyproject.toml (--upgrade re-resolves everything to the newest allowed). The dev
+    lock is resolved with the runtime lock as a constraint, so both pin every shared package alike."""
+    ensure_venv()  # pip-tools is a dev dependency
+    env = {**os.environ, "CUSTOM_COMPILE_COMMAND": "python3 scripts/dev.py lock"}
+    compile_ = [str(PY), "-m", "piptools", "compile", *COMPILE, *(["--upgrade"] if args.upgrade else [])]
+    runs = [
+        [*compile_, "pyproject.toml", "-o", LOCK.name],
+        [*compile_, "pyproject.toml", "--extra", "dev", "-c", LOCK.name, "-o", DEV_LOCK.name],
+    ]
+    for cmd in runs:
+        say(f"pip-compile -> {cmd[-1]}")
+        if subprocess.run(cmd, cwd=ROOT, env=env).returncode != 0:
+            return 1
+    say(f"wrote {LOCK.name} (runtime) and {DEV_LOCK.name} (runtime + dev tools)")
     return 0
 
 
@@ -385,7 +400,9 @@ def main() -> int:
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(fn=cmd_test)
     sub.add_parser("lint", help="ruff, mypy, migrations check, bandit, pip-audit").set_defaults(fn=cmd_lint)
-    sub.add_parser("lock", help="re-pin requirements.lock").set_defaults(fn=cmd_lock)
+    lock = sub.add_parser("lock", help="re-pin requirements.lock and requirements-dev.lock")
+    lock.add_argument("--upgrade", action="store_true", help="re-resolve every pin to the newest allowed")
+    lock.set_defaults(fn=cmd_lock)
     args = parser.parse_args()
     return int(args.fn(args))
 

@@ -103,7 +103,7 @@ def ensure_node_modules() -> None:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         raise HarnessError("the end-to-end sync tests need Node 20 and npm on PATH (apt-get install nodejs npm)")
-    # One installer at a time (pytest-xdist workers, parallel runs on one checkout).
+    # One installer at a time (parallel test runs on one checkout).
     with _lock_path().open("w") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         if not _node_modules_fresh():

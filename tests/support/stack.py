@@ -181,7 +181,8 @@ class Stack:
     def start_web(self) -> None:
         if self.web is not None and self.web.alive:
             raise RuntimeError("web is already running")
-        cmd = [PYTHON, "-m", "gunicorn", "backend.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+        cmd = [PYTHON, "-m", "gunicorn", "--config", str(ROOT / "backend" / "gunicorn.conf.py"),
+               "backend.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
                "--workers", str(self.web_workers), "--graceful-timeout", "10", "--log-level", "warning"]  # fmt: skip
         self.web = _Proc("web", cmd, self.env, self.logdir / "web.log")
         deadline = time.monotonic() + READY_TIMEOUT_S
