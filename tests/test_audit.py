@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +15,14 @@ import pytest
 
 from scripts import dev
 
-DJANGO = next(line.split("==")[1] for line in dev.LOCK.read_text().splitlines() if line.lower().startswith("django=="))
+
+def _pins(text: str) -> dict[str, str]:
+    """{canonical name: version} of a hashed lock (``name==version \\`` lines, then ``--hash`` lines)."""
+    found = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\]+)", text, re.MULTILINE)
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in found}
+
+
+RUNTIME, DEVELOPMENT = _pins(dev.LOCK.read_text()), _pins(dev.DEV_LOCK.read_text())
 
 
 class _Osv(http.server.BaseHTTPRequestHandler):
@@ -48,22 +56,25 @@ def osv(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Osv]]:
         server.shutdown()
 
 
-def test_a_clean_tree_passes_after_asking_about_every_pin(osv: type[_Osv]) -> None:
+def test_a_clean_tree_passes_after_asking_about_every_pin_of_both_locks(osv: type[_Osv]) -> None:
     assert dev.audit() == 0
-    pinned = [line for line in dev.LOCK.read_text().splitlines() if "==" in line and not line.startswith("#")]
-    assert len(osv.queried) == len(pinned)
+    assert {re.sub(r"[-_.]+", "-", name).lower() for name in osv.queried} == set(RUNTIME) | set(DEVELOPMENT)
 
 
-def test_a_known_vulnerability_in_a_pin_fails_the_step(osv: type[_Osv], capsys: pytest.CaptureFixture[str]) -> None:
-    osv.advisories["django"] = [
+@pytest.mark.parametrize("package", ["django", "pytest"], ids=["runtime", "dev-only"])
+def test_a_known_vulnerability_in_a_pin_fails_the_step(
+    osv: type[_Osv], capsys: pytest.CaptureFixture[str], package: str
+) -> None:
+    assert (package in RUNTIME) == (package == "django")
+    osv.advisories[package] = [
         {
             "id": "PYSEC-TEST-1",
             "summary": "test advisory",
             "affected": [
                 {
-                    "package": {"name": "django", "ecosystem": "PyPI"},
+                    "package": {"name": package, "ecosystem": "PyPI"},
                     "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "99.0"}]}],
-                    "versions": [DJANGO],
+                    "versions": [DEVELOPMENT[package]],
                 }
             ],
         }
