@@ -3,14 +3,16 @@ routed in diary/outbox/routes.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 
 from diary.accounts.models import User
+from diary.alerts import texts
 from diary.alerts.models import Alert
-from diary.alerts.services import alert_body, alerts_evaluate
+from diary.alerts.services import CONTACT_AFTER, alerts_evaluate
 from diary.alerts.thresholds import thresholds_drop
 from diary.sharing.selectors import clinicians_sharing
 
@@ -29,17 +31,12 @@ def email_clinicians(user_id: int, payload: dict[str, Any]) -> None:
     alert = Alert.objects.filter(user_id=user_id, uid=payload["alert"]).select_related("user").first()
     if alert is None:
         return
-    person = alert.user.display_name or "A patient who shares their diary with you"
+    subject, message = texts.clinician_email(
+        person=alert.user.display_name, title=alert.title, rule=alert.rule, severity=alert.severity,
+        evidence=alert.evidence, review_url=f"{settings.PUBLIC_BASE_URL}/clinician/",
+    )  # fmt: skip
     for clinician in clinicians_sharing(patient_id=user_id, scope="alerts"):
-        send_mail(
-            subject=f"[{alert.severity.upper()}] {alert.title}",
-            message=(
-                f"{person} logged something that crossed a red-flag threshold ({alert.rule}, {alert.severity}).\n"
-                f"Why: {alert.evidence}\n\nOpen the patient page to review: {settings.PUBLIC_BASE_URL}/clinician/\n"
-            ),
-            from_email=None,
-            recipient_list=[clinician.email],
-        )
+        send_mail(subject=subject, message=message, from_email=None, recipient_list=[clinician.email])
 
 
 def email_contact(user_id: int, payload: dict[str, Any]) -> None:
@@ -47,18 +44,11 @@ def email_contact(user_id: int, payload: dict[str, Any]) -> None:
     alert = Alert.objects.filter(user_id=user_id, uid=payload["alert"]).first()
     if alert is None or not user.emergency_contact_email:
         return
-    who = user.display_name or user.email
-    send_mail(
-        subject=f"{who} has an urgent health alert that is not acknowledged",
-        message=(
-            f"Hello {user.emergency_contact_name or ''},\n\n{who} named you as their emergency contact in their "
-            f"symptom diary. 15 minutes ago it raised an urgent alert that they have not acknowledged:\n\n"
-            f"{alert_body(alert)}\n\nPlease try to reach them now. If they have difficulty breathing or you cannot "
-            "reach them, call emergency services.\n"
-        ),
-        from_email=None,
-        recipient_list=[user.emergency_contact_email],
-    )
+    subject, message = texts.contact_email(
+        who=user.display_name or user.email, contact_name=user.emergency_contact_name or "",
+        minutes=CONTACT_AFTER // dt.timedelta(minutes=1), body=texts.notification_body(alert.guidance, alert.evidence),
+    )  # fmt: skip
+    send_mail(subject=subject, message=message, from_email=None, recipient_list=[user.emergency_contact_email])
 
 
 def share_revoked(user_id: int, payload: dict[str, Any]) -> None:

@@ -15,8 +15,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from diary.accounts.models import User
+from diary.alerts import texts
 from diary.alerts.models import Alert
-from diary.alerts.services import LADDER_EVERY, LADDER_MAX_REPEATS, alert_body
+from diary.alerts.services import LADDER_EVERY, LADDER_MAX_REPEATS
 from diary.outbox.routes import ALERT_CONTACT
 from diary.outbox.services import outbox_enqueue
 from diary.sync.sequence import sequence_lock_free
@@ -55,7 +56,8 @@ def _step(alert: Alert, now: dt.datetime) -> int:
         if alert.next_repeat_at is not None and alert.next_repeat_at <= now:
             alert.repeats += 1
             notification_notify(
-                user=user, kind="alert", title=f"Still urgent: {alert.title}"[:200], body=alert_body(alert),
+                user=user, kind="alert", title=texts.still_urgent(alert.title)[:200],
+                body=texts.notification_body(alert.guidance, alert.evidence),
                 alert_id=alert.uid,
             )  # fmt: skip
             queued += 1

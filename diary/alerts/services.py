@@ -15,6 +15,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from diary.accounts.models import User
+from diary.alerts import texts
 from diary.alerts.catalogue import SEVERITY_RANK, URGENT
 from diary.alerts.evaluation import (
     CheckinFacts,
@@ -155,7 +156,8 @@ def _escalate_start(alert: Alert, user: User, now: dt.datetime) -> None:
     urgent: repeats every 15 minutes and, if named, the emergency contact after 15 minutes."""
     from reminders.inbox import notification_notify
 
-    notification_notify(user=user, kind="alert", title=alert.title, body=alert_body(alert), alert_id=alert.uid)
+    body = texts.notification_body(alert.guidance, alert.evidence)
+    notification_notify(user=user, kind="alert", title=alert.title, body=body, alert_id=alert.uid)
     if alert.severity in ("high", URGENT):
         outbox_enqueue(user_id=user.pk, topic=ALERT_CLINICIANS, payloads=[{"alert": alert.uid}])
     if alert.severity == URGENT:
@@ -164,10 +166,6 @@ def _escalate_start(alert: Alert, user: User, now: dt.datetime) -> None:
         Alert.objects.filter(pk=alert.pk).update(
             next_repeat_at=alert.next_repeat_at, contact_due_at=alert.contact_due_at
         )
-
-
-def alert_body(alert: Alert) -> str:
-    return f"{alert.guidance}\n\nWhy: {alert.evidence}." if alert.evidence else alert.guidance
 
 
 def alert_acknowledge(*, patient: User, uid: str, by: User) -> Alert:

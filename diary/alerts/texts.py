@@ -1,5 +1,6 @@
-"""Every word of a red flag that people and clinicians read: each rule's title and guidance, and the
-evidence sentence that says which numbers crossed which threshold.
+"""Every word of a red flag that people and clinicians read: each rule's title and guidance, the
+evidence sentence that says which numbers crossed which threshold, and the notification and emails
+that carry them.
 
 Pure (no Django). ``evaluation`` decides *whether* a rule fires and with which numbers; this module
 only says it. The evidence still names codes (symptoms, body locations, episode kinds) as they are
@@ -163,3 +164,41 @@ def fluid_changes(days: int, threshold: int, window_days: int) -> str:
 
 def widespread_twitching(regions: Sequence[str], threshold: int, window_days: int) -> str:
     return f"twitching in {len(regions)} body regions in {window_days} days >= {threshold} ({', '.join(regions)})"
+
+
+# --------------------------------------------------------------------------------------------------
+# Notifications and emails (the escalation ladder's messages)
+
+
+def notification_body(guidance: str, evidence: str) -> str:
+    """The person's inbox and push text: what to do, then why."""
+    return f"{guidance}\n\nWhy: {evidence}." if evidence else guidance
+
+
+def still_urgent(title: str) -> str:
+    """The title of an urgent alert's repeat."""
+    return f"Still urgent: {title}"
+
+
+def clinician_email(
+    *, person: str, title: str, rule: str, severity: str, evidence: str, review_url: str
+) -> tuple[str, str]:
+    """(subject, message) to a clinician who shares the person's alerts; ``person`` may be empty."""
+    person = person or "A patient who shares their diary with you"
+    return (
+        f"[{severity.upper()}] {title}",
+        f"{person} logged something that crossed a red-flag threshold ({rule}, {severity}).\n"
+        f"Why: {evidence}\n\nOpen the patient page to review: {review_url}\n",
+    )
+
+
+def contact_email(*, who: str, contact_name: str, minutes: int, body: str) -> tuple[str, str]:
+    """(subject, message) to the emergency contact of a person whose urgent alert went unacknowledged
+    for ``minutes``; ``body`` is the person's own ``notification_body``."""
+    return (
+        f"{who} has an urgent health alert that is not acknowledged",
+        f"Hello {contact_name},\n\n{who} named you as their emergency contact in their "
+        f"symptom diary. {minutes} minutes ago it raised an urgent alert that they have not acknowledged:\n\n"
+        f"{body}\n\nPlease try to reach them now. If they have difficulty breathing or you cannot "
+        "reach them, call emergency services.\n",
+    )
