@@ -16,20 +16,12 @@ from django.utils import timezone
 
 from diary.accounts.models import User
 from diary.alerts import texts
-from diary.alerts.catalogue import SEVERITY_RANK, URGENT
-from diary.alerts.evaluation import (
-    CheckinFacts,
-    EpisodeFacts,
-    Finding,
-    episode_findings,
-    history_start,
-    window_findings,
-)
+from diary.alerts.catalogue import SEVERITY_RANK, URGENT, Thresholds
+from diary.alerts.evaluation import Finding, episode_findings, window_findings
 from diary.alerts.models import Alert
+from diary.alerts.selectors import episode_facts, window_facts
 from diary.alerts.tables import ALERTS
 from diary.alerts.thresholds import effective_thresholds
-from diary.checkins.models import CheckIn
-from diary.core.fields import zone
 from diary.episodes.models import Episode
 from diary.outbox.routes import ALERT_CLINICIANS
 from diary.outbox.services import outbox_enqueue
@@ -44,13 +36,6 @@ WINDOW_DEDUPE = dt.timedelta(days=7)
 # last) still count in the window rules but raise no alarm of their own.
 BACKLOG_AGE = dt.timedelta(days=7)
 _SYNCED = ["rule", "severity", "title", "guidance", "status", "opened_at", "acknowledged_at"]
-
-
-def episode_facts(e: Episode) -> EpisodeFacts:
-    return EpisodeFacts(
-        uid=e.uid, kind=e.kind, body_location=e.body_location, started_at=e.started_at, tz=e.tz,
-        duration_s=e.duration_s, pain=e.pain, symptoms=frozenset(e.symptoms or ()),
-    )  # fmt: skip
 
 
 def alerts_evaluate(*, user_id: int, episode_uids: Iterable[str] = (), now: dt.datetime | None = None) -> list[Alert]:
@@ -134,21 +119,9 @@ def _recent(user_id: int, rule: str, now: dt.datetime) -> bool:
     ).exists()
 
 
-def _window(user: User, thresholds: Any, now: dt.datetime) -> list[Finding]:
-    today = now.astimezone(zone(user.current_timezone)).date()
-    first = history_start(thresholds, today)
-    since = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)  # zones: a day of slack
-    episodes = [
-        episode_facts(e)
-        for e in Episode.objects.filter(user_id=user.pk, deleted_at__isnull=True, started_at__gte=since)
-    ]
-    checkins = [
-        CheckinFacts(day=c.date, fluid_changes=c.fluid_changes)
-        for c in CheckIn.objects.filter(
-            user_id=user.pk, deleted_at__isnull=True, date__gte=today - dt.timedelta(days=6)
-        )
-    ]
-    return window_findings(episodes, checkins, thresholds, today)
+def _window(user: User, thresholds: Thresholds, now: dt.datetime) -> list[Finding]:
+    facts = window_facts(user, thresholds, now)
+    return window_findings(facts.episodes, facts.checkins, thresholds, facts.today)
 
 
 def _escalate_start(alert: Alert, user: User, now: dt.datetime) -> None:
