@@ -19,32 +19,27 @@ refused), Redis from REDIS_URL (default db 13).
 Server-side time = the Django request handling only: the views are called in-process through
 ``django.test.Client`` with the JWT Bearer header (middleware, auth, view, JSON), no client or network.
 Medians over ``--rounds``; floor and measured runs alternate order every round. ``--check`` exits 1 on a FAIL.
+The floors are in bench/syncfloors.py, the worker's memory readings in bench/procmem.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
-import http.client
 import os
 import pstats
 import random
-import socket
 import statistics
 import string
-import subprocess
 import sys
-import threading
 import time
 import uuid
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
 PURGE_BROKER = "REDIS_URL" not in os.environ  # only ever purge the broker db this script chose
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diary_bench")
@@ -62,21 +57,30 @@ django.setup()
 import orjson  # noqa: E402
 import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection, models  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-from psycopg import sql  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from bench.common import conninfo, ensure_database  # noqa: E402
+from bench.procmem import free_port, http_get, peak_growth, start_server  # noqa: E402
+from bench.syncfloors import (  # noqa: E402
+    COPY_TABLE,
+    Record,
+    copy_floor,
+    copy_rows,
+    copy_table_create,
+    json_agg_floor,
+    json_agg_sql,
+    same_answer,
+)
 from diary import vocab  # noqa: E402
 from diary.accounts.models import User  # noqa: E402
 from diary.accounts.services import user_register  # noqa: E402
 from diary.checkins.models import CheckIn  # noqa: E402
 from diary.core import fields as f  # noqa: E402
 from diary.episodes.models import Episode  # noqa: E402
-from diary.sync.models import SyncState  # noqa: E402
-from diary.sync.registry import SYNCED, WIRE_TABLES  # noqa: E402
+from diary.sync.registry import WIRE_TABLES  # noqa: E402
 
 EMAIL_DOMAIN = "@bench-sync.invalid"  # not "@bench.invalid": bench/api.py cleans those up
 PUSH_PATH, PULL_PATH = "/api/v1/sync/push", "/api/v1/sync/pull"
@@ -84,13 +88,11 @@ PUSH_EPISODES = 10_000
 PULL_EPISODES, PULL_CHECKINS = 10_000, 1_800
 MEM_EPISODES, MEM_CHECKINS, PAGE = 18_200, 1_800, 1_000
 PUSH_TARGET, PULL_TARGET, RSS_LIMIT_MB = 0.25, 0.5, 200.0
-COPY_TABLE = "bench_copy_episode"
 HOUR_MS = 3_600_000
 ALNUM = string.ascii_letters + string.digits
 ZONES = ("Europe/Berlin", "Europe/London", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
 NOTES = (None, "", "woke me up", "after a long run; stretched and drank water, eased in ten minutes " * 3)
 Headers = dict[str, str]
-Record = dict[str, Any]
 
 
 # --- set-up -------------------------------------------------------------------------------------------------
@@ -206,129 +208,6 @@ def pull(client: Client, auth: Headers) -> tuple[float, bytes]:
     return elapsed, resp.content
 
 
-# --- the floors ------------------------------------------------------------------------------------------------
-
-
-def copy_table_create(pg: psycopg.Connection[Any]) -> None:
-    ep = Episode._meta.db_table
-    users = User._meta.db_table
-    pg.execute(f"DROP TABLE IF EXISTS {COPY_TABLE}")
-    pg.execute(f"CREATE TABLE {COPY_TABLE} (LIKE {ep} INCLUDING ALL)")  # columns, defaults, checks, indexes
-    pg.execute(f"ALTER TABLE {COPY_TABLE} ADD CONSTRAINT {COPY_TABLE}_user_fk FOREIGN KEY (user_id) "
-               f"REFERENCES {users} (id) DEFERRABLE INITIALLY DEFERRED")  # fmt: skip  # LIKE leaves out FKs
-
-
-def column(model: type[models.Model], name: str) -> str:
-    field = model._meta.get_field(name)
-    assert isinstance(field, models.Field) and field.column, field
-    return str(field.column)
-
-
-def stored(spec_field: f.Field, value: Any) -> Any:
-    """A raw value as the push stores it (datetimes for ms, JSON text for code lists)."""
-    if isinstance(spec_field, f.Instant):
-        return None if value is None else f.ms_to_datetime(value)
-    if isinstance(spec_field, f.CodeList):
-        return value or "[]"
-    return value
-
-
-def copy_rows(records: list[Record], user_id: int, first_seq: int) -> tuple[list[str], list[tuple[Any, ...]]]:
-    spec = SYNCED["episodes"].spec
-    columns = ["user_id", "uid", "seq", "deleted_at", "server_updated_at"]
-    columns += [column(Episode, fl.name) for fl in spec.fields]
-    now = datetime.now(UTC)
-    rows = [
-        (user_id, r["id"], first_seq + i, None, now, *(stored(fl, r.get(fl.name)) for fl in spec.fields))
-        for i, r in enumerate(records)
-    ]
-    return columns, rows
-
-
-def copy_floor(pg: psycopg.Connection[Any], columns: list[str], rows: list[tuple[Any, ...]]) -> float:
-    pg.execute(f"TRUNCATE {COPY_TABLE}")
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(COPY_TABLE), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    t0 = time.perf_counter()
-    with pg.transaction(), pg.cursor() as cur, cur.copy(statement) as cp:
-        for row in rows:
-            cp.write_row(row)
-    elapsed = time.perf_counter() - t0  # COPY and commit, the deferred foreign key checked
-    count = pg.execute(f"SELECT count(*) FROM {COPY_TABLE}").fetchone()
-    assert count is not None and count[0] == len(rows), count
-    return elapsed
-
-
-def sql_value(spec_field: f.Field, column: str) -> str:
-    """The raw-record value of a column, as pull renders it (diary/sync/raw.py)."""
-    if isinstance(spec_field, f.Instant):
-        return f"(extract(epoch FROM {column}) * 1000)::bigint"
-    if isinstance(spec_field, f.CodeList):
-        return f"COALESCE({column}, '[]'::jsonb)::text"
-    if isinstance(spec_field, f.LocalDate):
-        return f"to_char({column}, 'YYYY-MM-DD')"
-    if isinstance(spec_field, f.ClockTime):
-        return f"to_char({column}, 'HH24:MI')"
-    return column
-
-
-def json_agg_sql() -> str:
-    """One query answering a first pull: every table, live rows in seq order, and the timestamp."""
-    parts = []
-    for name in WIRE_TABLES:
-        created = "'[]'::json"
-        table = SYNCED.get(name)
-        if table is not None:
-            meta = table.model._meta
-            cols = ", ".join(
-                f"'{fl.name}', {sql_value(fl, 'r.' + column(table.model, fl.name))}" for fl in table.spec.fields
-            )
-            created = (
-                f"COALESCE((SELECT json_agg(json_build_object('id', r.uid, {cols}) ORDER BY r.seq) "
-                f"FROM {meta.db_table} r WHERE r.user_id = %(user)s AND r.seq > 0 AND r.deleted_at IS NULL), "
-                "'[]'::json)"
-            )
-        parts.append(f"'{name}', json_build_object('created', {created}, 'updated', '[]'::json, 'deleted', '[]'::json)")
-    state = SyncState._meta.db_table
-    return (
-        f"SELECT json_build_object('changes', json_build_object({', '.join(parts)}), "
-        f"'timestamp', (SELECT s.seq FROM {state} s WHERE s.user_id = %(user)s))::text"
-    )
-
-
-def json_agg_floor(pg: psycopg.Connection[Any], query: str, user_id: int) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    row = pg.execute(query, {"user": user_id}).fetchone()  # type: ignore[call-overload]
-    elapsed = time.perf_counter() - t0
-    assert row is not None
-    return elapsed, row[0]
-
-
-def same_answer(pulled: bytes, floor: str) -> str | None:
-    """None if the json_agg answer holds the same records as the pull (code lists compared parsed)."""
-    lists = {name: {fl.name for fl in t.spec.fields if isinstance(fl, f.CodeList)} for name, t in SYNCED.items()}
-
-    def norm(answer: Any) -> Any:
-        for name, sections in answer["changes"].items():
-            for rec in sections["created"]:
-                for key in lists.get(name, ()):
-                    rec[key] = orjson.loads(rec[key])
-        return answer
-
-    a, b = norm(orjson.loads(pulled)), norm(orjson.loads(floor))
-    if a == b:
-        return None
-    for name in WIRE_TABLES:
-        ra, rb = a["changes"][name]["created"], b["changes"][name]["created"]
-        if len(ra) != len(rb):
-            return f"{name}: {len(ra)} records pulled, {len(rb)} from json_agg"
-        for x, y in zip(ra, rb, strict=True):
-            if x != y:
-                return f"{name}: first difference {x} vs {y}"
-    return f"timestamps {a['timestamp']} vs {b['timestamp']}"
-
-
 # --- rounds ----------------------------------------------------------------------------------------------------
 
 
@@ -411,105 +290,6 @@ def count_queries(action: Callable[[], object]) -> int:
 
 
 # --- memory: the real server -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(port: int) -> tuple[subprocess.Popen[bytes], int]:
-    """gunicorn with one sync worker; returns the master process and the worker's pid."""
-    cmd = [str(ROOT / ".venv/bin/gunicorn"), "backend.wsgi", "-w", "1", "-k", "sync", "--timeout", "120",
-           "-b", f"127.0.0.1:{port}", "--log-level", "warning"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        workers = children(proc.pid)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            if len(workers) == 1:
-                return proc, workers[0]
-        except OSError:
-            if proc.poll() is not None:
-                sys.exit("gunicorn exited at start-up")
-        time.sleep(0.1)
-    proc.terminate()
-    sys.exit("gunicorn did not start (with exactly one worker) within 30 s")
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def status_kb(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    raise KeyError(key)
-
-
-def reset_peak(pid: int) -> bool:
-    """Reset VmHWM to the current RSS (``echo 5 > clear_refs``); False where the kernel refuses."""
-    try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-class Sampler(threading.Thread):
-    """Polls the worker's VmRSS every 5 ms (in case VmHWM cannot be reset)."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.peak_kb, self.done = pid, 0, threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            self.peak_kb = max(self.peak_kb, status_kb(self.pid, "VmRSS"))
-            time.sleep(0.005)
-
-    def stop(self) -> int:
-        self.done.set()
-        self.join()
-        return max(self.peak_kb, status_kb(self.pid, "VmRSS"))
-
-
-def http_get(port: int, path: str, auth: Headers) -> Any:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    try:
-        conn.request("GET", path, headers=auth)
-        resp = conn.getresponse()
-        payload = resp.read()
-    finally:
-        conn.close()
-    if resp.status != 200:
-        sys.exit(f"GET {path} answered {resp.status}: {payload[:300]!r}")
-    return orjson.loads(payload)
-
-
-def peak_growth(pid: int, action: Callable[[], object]) -> tuple[float, float, float]:
-    """(RSS before, peak RSS, growth) in MB while ``action`` runs in the client."""
-    hwm_reset = reset_peak(pid)
-    before = status_kb(pid, "VmRSS")
-    sampler = Sampler(pid)
-    sampler.start()
-    action()
-    peak = sampler.stop()
-    if hwm_reset:
-        peak = max(peak, status_kb(pid, "VmHWM"))
-    return before / 1024, peak / 1024, (peak - before) / 1024
 
 
 def bench_memory() -> tuple[float, float, float, float, int]:
