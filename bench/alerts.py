@@ -183,7 +183,7 @@ def main() -> int:
             time.sleep(0.05)
         time.sleep(0.2)
         depth.done.set()
-        alert_to_episode = dict(Alert.objects.filter(user=user).values_list("uid", "episode_id"))
+        alert_to_episode = dict(Alert.objects.filter(user=user).values_list("uid", "episode_uid"))
         latencies = [arrivals[a] - written[e] for a, e in alert_to_episode.items() if a in arrivals and e in written]
     finally:
         depth.done.set()

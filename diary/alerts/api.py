@@ -32,7 +32,7 @@ def alert_to_rest(a: Alert) -> dict[str, Any]:
         "evidence": a.evidence,
         "numbers": a.numbers,
         "ruleset_version": a.ruleset_version,
-        "episode_id": a.episode_id,
+        "episode_id": a.episode_uid,
         "status": a.status,
         "opened_at": a.opened_at.isoformat(),
         "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,

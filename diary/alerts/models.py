@@ -18,7 +18,8 @@ class Alert(SyncedRow):
     severity = models.CharField(max_length=8)  # urgent | high | watch
     title = models.CharField(max_length=200)
     guidance = models.TextField()
-    episode_id = models.CharField(max_length=36, null=True, blank=True)
+    # The uid of the episode that raised it (None for window rules); ``episode_id`` on the wire.
+    episode_uid = models.CharField(max_length=36, null=True, blank=True)
     status = models.CharField(max_length=14, default="open")  # open | acknowledged | resolved
     opened_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -41,8 +42,8 @@ class Alert(SyncedRow):
         constraints = [
             models.UniqueConstraint(fields=["user", "uid"], name="alert_uid_per_user"),
             models.UniqueConstraint(
-                fields=["user", "episode_id", "rule"], name="alert_once_per_episode_rule",
-                condition=Q(episode_id__isnull=False),
+                fields=["user", "episode_uid", "rule"], name="alert_once_per_episode_rule",
+                condition=Q(episode_uid__isnull=False),
             ),
         ]  # fmt: skip
         indexes = [

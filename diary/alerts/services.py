@@ -55,8 +55,8 @@ def alerts_evaluate(*, user_id: int, episode_uids: Iterable[str] = (), now: dt.d
         if uids:
             live = {e.uid: e for e in Episode.objects.filter(user_id=user_id, uid__in=uids, deleted_at__isnull=True)}
             existing = {
-                (a.episode_id, a.rule): a
-                for a in Alert.objects.select_for_update().filter(user_id=user_id, episode_id__in=uids)
+                (a.episode_uid, a.rule): a
+                for a in Alert.objects.select_for_update().filter(user_id=user_id, episode_uid__in=uids)
             }
             for uid in uids:
                 episode = live.get(uid)
@@ -74,8 +74,8 @@ def alerts_evaluate(*, user_id: int, episode_uids: Iterable[str] = (), now: dt.d
                         alert.evidence, alert.numbers = f.evidence, dict(f.numbers)
                         alert.save(update_fields=["evidence", "numbers"])  # no new alert, no new stamp
                 fired = {f.rule for f in findings}
-                for (episode_id, rule), alert in existing.items():
-                    if episode_id == uid and rule not in fired and alert.status != "resolved":
+                for (episode_uid, rule), alert in existing.items():
+                    if episode_uid == uid and rule not in fired and alert.status != "resolved":
                         _resolve(alert, now)  # the edit (or delete) removed the cause
                         touched.append(alert)
         fresh += [_row(f, version, now) for f in _window(user, thresholds, now) if not _recent(user_id, f.rule, now)]
@@ -94,7 +94,7 @@ _WHY = ["ruleset_version", "evidence", "numbers"]
 def _row(f: Finding, version: str, now: dt.datetime) -> dict[str, Any]:
     return {
         "rule": f.rule, "severity": f.severity, "title": f.title[:200], "guidance": f.guidance,
-        "episode_id": f.episode_uid, "status": "open", "opened_at": now, "ruleset_version": version,
+        "episode_uid": f.episode_uid, "status": "open", "opened_at": now, "ruleset_version": version,
         "evidence": f.evidence, "numbers": dict(f.numbers),
     }  # fmt: skip
 
@@ -115,7 +115,7 @@ def _resolve(alert: Alert, now: dt.datetime) -> None:
 def _recent(user_id: int, rule: str, now: dt.datetime) -> bool:
     """Window rules: at most one alert per rule per rolling 7 days."""
     return Alert.objects.filter(
-        user_id=user_id, rule=rule, episode_id__isnull=True, opened_at__gt=now - WINDOW_DEDUPE
+        user_id=user_id, rule=rule, episode_uid__isnull=True, opened_at__gt=now - WINDOW_DEDUPE
     ).exists()
 
 

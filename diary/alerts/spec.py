@@ -9,7 +9,7 @@ ALERT = RecordSpec(
         Choice("severity", read_only=True, choices=("urgent", "high", "watch")),
         Text("title", read_only=True, max_length=200),
         Text("guidance", read_only=True, max_length=4000),
-        Text("episode_id", read_only=True, max_length=36),
+        Text("episode_id", read_only=True, max_length=36, attr="episode_uid"),
         Choice("status", read_only=True, choices=("open", "acknowledged", "resolved")),
         Instant("opened_at", read_only=True),
         Instant("acknowledged_at"),

@@ -67,6 +67,13 @@ class Field:
     default: Any = None
     # Columns the client may never set (ignored on input, rendered on output).
     read_only: bool = False
+    # The model attribute holding the column, when the wire name would mislead in Python (an alert's
+    # ``episode_id`` is an episode's uid, not a foreign key): the wire keeps ``name``.
+    attr: str = ""
+
+    @property
+    def model_attr(self) -> str:
+        return self.attr or self.name
 
     def parse(self, value: Any, wire: str) -> Any:
         if value is None or (value == "" and wire == RAW and self.nullable and not isinstance(self, Text)):

@@ -63,10 +63,10 @@ class EpochMs(Func):
 
 def _pg_select(spec_field: f.Field) -> Any:
     if isinstance(spec_field, f.Instant):
-        return EpochMs(spec_field.name)
+        return EpochMs(spec_field.model_attr)
     if isinstance(spec_field, (f.CodeList, f.ValueList)):
-        return Cast(spec_field.name, TextField())  # JSON text: skips JSONField's json.loads per value
-    return spec_field.name
+        return Cast(spec_field.model_attr, TextField())  # JSON text: skips JSONField's json.loads per value
+    return spec_field.model_attr
 
 
 def _pg_converter(spec_field: f.Field) -> Converter:
@@ -84,8 +84,8 @@ class RawRenderer:
     """Renders ``values_list(*columns)`` tuples of one table; built once per table."""
 
     def __init__(self, table: TableDef):
-        self.names = tuple(fl.name for fl in table.spec.fields)
-        self.columns = ("uid", "seq", "deleted_at", *self.names)
+        self.names = tuple(fl.name for fl in table.spec.fields)  # wire names: the keys of what it renders
+        self.columns = ("uid", "seq", "deleted_at", *(fl.model_attr for fl in table.spec.fields))
         self._pairs = tuple((fl.name, converter(fl)) for fl in table.spec.fields)
         # What a pull selects on PostgreSQL: the database hands over wire-ready instants and JSON text.
         self._pg_columns = ("uid", "seq", "deleted_at", *(_pg_select(fl) for fl in table.spec.fields))

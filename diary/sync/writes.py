@@ -38,7 +38,7 @@ def body_uid(data: Mapping[str, Any], uid: str) -> None:
 
 
 def _current_values(table: TableDef, row: SyncedRow) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in table.spec.names}
+    return {fl.name: getattr(row, fl.model_attr) for fl in table.spec.fields}
 
 
 def record_write(

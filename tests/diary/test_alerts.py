@@ -52,7 +52,7 @@ class TestLifecycle:
         run_outbox()
         run_outbox()  # a redelivered event opens nothing twice
         (alert,) = alerts(owner)
-        assert (alert.rule, alert.severity, alert.status, alert.episode_id) == (
+        assert (alert.rule, alert.severity, alert.status, alert.episode_uid) == (
             "breathing_difficulty", "urgent", "open", episode["id"],
         )  # fmt: skip
         assert "emergency services" in alert.guidance and alert.ruleset_version == "1"
@@ -119,7 +119,7 @@ class TestLifecycle:
         log(owner, started_at=(now - dt.timedelta(minutes=30)).isoformat())
         run_outbox()
         assert sorted(a.rule for a in alerts(owner)) == ["frequent", "persistent"]
-        assert all(a.episode_id is None for a in alerts(owner))
+        assert all(a.episode_uid is None for a in alerts(owner))
 
     def test_fluid_changes_from_check_ins(self, owner: User) -> None:
         api = client_for(owner)
@@ -136,7 +136,7 @@ class TestLifecycle:
         push(api, last, changes(episodes={"created": [record], "updated": [], "deleted": []}))
         push(api, last, changes(episodes={"created": [record], "updated": [], "deleted": []}))  # a lost response
         run_outbox()
-        assert [(a.rule, a.episode_id) for a in alerts(owner)] == [("breathing_difficulty", "sync-ep-1")]
+        assert [(a.rule, a.episode_uid) for a in alerts(owner)] == [("breathing_difficulty", "sync-ep-1")]
 
 
 @pytest.mark.django_db

@@ -376,7 +376,7 @@ class TestEffect:
         put_ok(clinician_api, pid, {"severe_pain": 6})
         uid = log_episode(owner, pain=6)
         alert = Alert.objects.get(user=owner, rule="severe_pain")
-        assert alert.episode_id == uid != before
+        assert alert.episode_uid == uid != before
         assert (alert.severity, alert.status, alert.ruleset_version) == ("high", "open", "1.1")
         assert alert.evidence == "pain 6 >= 6"
         assert alert.numbers == {"pain": 6, "threshold": 6}

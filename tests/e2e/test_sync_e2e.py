@@ -257,13 +257,14 @@ def test_a_server_created_alert_arrives_on_the_next_pull(devices: list[Device], 
         table=ALERTS,
         user_id=person.pk,
         rows=[{"rule": "breathing_difficulty", "severity": "urgent", "title": "Breathing difficulty",
-               "guidance": "Call emergency services now.", "episode_id": None, "status": "open",
+               "guidance": "Call emergency services now.", "episode_uid": "ep-1", "status": "open",
                "opened_at": timezone.now()}],
     )  # fmt: skip
     alert = cast(Alert, made)
     ok(phone.sync())
     local = phone.rows("alerts")[alert.uid]
-    assert (local["severity"], local["status"]) == ("urgent", "open")
+    # The model's episode_uid travels under the wire column SYNC.md names, episode_id.
+    assert (local["severity"], local["status"], local["episode_id"]) == ("urgent", "open", "ep-1")
     phone.update("alerts", alert.uid, {"acknowledged_at": datetime_to_ms(timezone.now())})
     ok(phone.sync())
     alert.refresh_from_db()

@@ -27,7 +27,7 @@ def make_alert(user_id: int) -> Alert:
         table=ALERTS,
         user_id=user_id,
         rows=[{"rule": "severe_pain", "severity": "high", "title": "Severe pain", "guidance": "See a clinician.",
-               "episode_id": "e1", "status": "open", "opened_at": NOW}],
+               "episode_uid": "e1", "status": "open", "opened_at": NOW}],
     )  # fmt: skip
     return alert  # type: ignore[return-value]
 
@@ -53,6 +53,7 @@ def test_a_server_created_alert_arrives_on_the_next_pull_and_can_be_acknowledged
     (raw,) = pull(api, t)["changes"]["alerts"]["updated"]
     assert raw["id"] == alert.uid and len(alert.uid) == 16 and raw["status"] == "open"
     assert raw["opened_at"] == datetime_to_ms(NOW)
+    assert raw["episode_id"] == "e1" and "episode_uid" not in raw  # the model's episode_uid, by its wire name
     t = pull(api, t)["timestamp"]
     acked = {**raw, "acknowledged_at": datetime_to_ms(NOW) + 60_000}
     push(api, t, changes(alerts={"updated": [acked]}))

@@ -256,13 +256,13 @@ def due_reminders_notified(o: Outcome) -> tuple[bool, str]:
 def red_flags_alerted(o: Outcome) -> tuple[bool, str]:
     s = o.state
     flagged = red_flag_episodes(o.run)
-    per_episode = Counter((a["user_id"], a["episode_id"]) for a in s.alerts if a["rule"] == "breathing_difficulty")
+    per_episode = Counter((a["user_id"], a["episode_uid"]) for a in s.alerts if a["rule"] == "breathing_difficulty")
     problems = [f"episode {w.key}: {per_episode[(p.user_id, w.key)]} alerts"
                 for p, w in flagged if per_episode[(p.user_id, w.key)] != 1]  # fmt: skip
     for a in s.alerts:
         n = len(s.alert_notifications.get((a["user_id"], a["uid"]), []))
         if n != 1:
-            problems.append(f"alert {a['uid']} ({a['rule']}, episode {a['episode_id']}): {n} notifications")
+            problems.append(f"alert {a['uid']} ({a['rule']}, episode {a['episode_uid']}): {n} notifications")
     rules = Counter(a["rule"] for a in s.alerts)
     detail = (f"{len(flagged)} red-flag episodes; {len(s.alerts)} alerts "
               f"({', '.join(f'{k} {v}' for k, v in sorted(rules.items()))})")  # fmt: skip
@@ -294,7 +294,7 @@ def _push_delays(o: Outcome) -> tuple[list[float], list[str]]:
     """Seconds from each red-flag write away from the faults to its alert's first push; and the late ones."""
     run, s = o.run, o.state
     near = [(f.started - 2.0, (f.ended or f.started) + 5.0) for f in run.faults]
-    alert_of = {(a["user_id"], a["episode_id"]): a["uid"] for a in s.alerts if a["rule"] == "breathing_difficulty"}
+    alert_of = {(a["user_id"], a["episode_uid"]): a["uid"] for a in s.alerts if a["rule"] == "breathing_difficulty"}
     delays: list[float] = []
     slow: list[str] = []
     for person, w in red_flag_episodes(run):

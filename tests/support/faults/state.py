@@ -83,7 +83,7 @@ def db_state(run: Run) -> DbState:
                                    FROM reminders_rule WHERE user_id = ANY(%s)""", users)  # fmt: skip
         notes = _rows(conn, """SELECT user_id, uid, kind, reminder_id, alert_id, scheduled_for
                                FROM reminders_notification WHERE user_id = ANY(%s) AND deleted_at IS NULL""", users)  # fmt: skip
-        alerts = _rows(conn, """SELECT user_id, uid, rule, severity, episode_id, status FROM diary_alert
+        alerts = _rows(conn, """SELECT user_id, uid, rule, severity, episode_uid, status FROM diary_alert
                                 WHERE user_id = ANY(%s)""", users)  # fmt: skip
     alert_notes: dict[tuple[int, str], list[str]] = defaultdict(list)
     for n in notes:
@@ -143,7 +143,7 @@ def settled(run: Run, state: DbState, service: WebPushService) -> bool:
         return False
     if any(not state.reminder_notifications.get((p.user_id, w.key)) for p, w, _ in due_reminders(run)):
         return False
-    alerted = {(a["user_id"], a["episode_id"]) for a in state.alerts if a["rule"] == "breathing_difficulty"}
+    alerted = {(a["user_id"], a["episode_uid"]) for a in state.alerts if a["rule"] == "breathing_difficulty"}
     if any((p.user_id, w.key) not in alerted for p, w in red_flag_episodes(run)):
         return False
     arrived = pushed(service, run)
