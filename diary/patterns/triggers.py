@@ -42,6 +42,8 @@ from diary.vocab import EPISODE_KINDS
 
 @dataclass
 class Triggers:
+    """The snapshot's trigger sections."""
+
     findings: list[Finding]
     lacking: list[Lacking]
     suspected: list[Suspected]
@@ -49,6 +51,8 @@ class Triggers:
 
 
 def triggers(ep: EpisodeDays, logged: np.ndarray, exposed: np.ndarray, days: int, noun: str) -> Triggers:
+    """Every trigger analysis in order (the module docstring); ``logged``/``exposed``: (exposures x days)
+    from exposures.exposure_matrix."""
     tests = exposure_tests(ep, logged, exposed, days)
     by_key = {(t.exposure.code, t.lag): t for t in tests}
     ready = [t for t in tests if t.enough]
