@@ -1,4 +1,4 @@
-"""Writes of episodes. Every path (REST now, sync push later) comes through here."""
+"""Writes of episodes over REST, through the one write path (``diary.sync.writes``) the sync push also takes."""
 
 from __future__ import annotations
 

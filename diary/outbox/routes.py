@@ -18,7 +18,7 @@ Two tables, by when the handlers run:
   share's thresholds stop applying when the revoke commits).
 
 Payloads: write topics carry ``{"uids": [...]}``; one REST write names one row, one sync push names
-every row it wrote in that table, and a REST delete adds ``"deleted": true``.
+every row it wrote in that table; deletions (REST or push) come apart, as ``{"uids": [...], "deleted": true}``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ from rest_framework.views import APIView
 from diary.accounts.request_user import request_user
 from diary.core.api import IsDiaryOwner
 from diary.core.openapi import ANY_VIEW, ErrorSerializer
-from diary.sync import pull, push
+from diary.sync import pull
+from diary.sync.push.service import PushConflict, sync_push
+from diary.sync.push.shape import PushInvalid, PushTooLarge, validate_shape
 from diary.sync.registry import SCHEMA_VERSION
 
 
@@ -136,12 +138,12 @@ class PushApi(APIView):
         except orjson.JSONDecodeError as exc:
             return _invalid([{"field": "body", "reason": f"malformed JSON: {exc}"}])
         try:
-            changes = push.validate_shape(body)
-            answer = push.sync_push(user=request_user(request), last_pulled_at=last or 0, changes=changes)
-        except push.PushInvalid as exc:
+            changes = validate_shape(body)
+            answer = sync_push(user=request_user(request), last_pulled_at=last or 0, changes=changes)
+        except PushInvalid as exc:
             return _invalid(exc.problems)
-        except push.PushTooLarge as exc:
+        except PushTooLarge as exc:
             return _invalid([{"field": "body", "reason": str(exc)}], 413, "too_large")
-        except push.PushConflict as exc:
+        except PushConflict as exc:
             return _json({"error": "conflict", "conflicts": exc.conflicts}, status=409)
         return _json(answer)

@@ -1,13 +1,19 @@
-"""The one write path for synced rows: claim the sequence, write, stamp, record the outbox intent.
+"""The one write path for synced rows: claim the sequence, stamp, cap, tombstone, raise the outbox intents.
 
-REST services, the sync push and server jobs all write through here, so every row change advances
-the person's sequence in commit order and raises the same downstream work.
+REST services write one row at a time (``record_write``, ``record_delete``), the sync push many at once
+(``rows_apply``, which COPYs new rows), server jobs their own rows (``server_rows_create``,
+``server_rows_touch``). All of them advance the person's sequence in commit order and follow the same
+rules, defined once below: ``_stamp`` (created_at/updated_at), ``_room`` (the live-row cap),
+``_tombstone`` (a delete) and ``_raise_intents`` (the work a write asks for, the same payloads whichever
+path wrote).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
 
 from django.db import transaction
 from django.http import Http404
@@ -17,11 +23,58 @@ from diary.accounts.models import User
 from diary.core.errors import Conflict, DomainValidationError
 from diary.core.fields import now_ms
 from diary.outbox.services import outbox_enqueue
+from diary.sync.bulk import rows_insert, rows_update
 from diary.sync.models import SyncedRow
 from diary.sync.sequence import ID_PATTERN, new_uid, sequence_claim
 from diary.sync.tables import TableDef
 
 Mode = Literal["create", "put", "patch"]
+
+
+# --- the rules every path follows ---------------------------------------------------------------------------
+
+
+def _stamp(
+    table: TableDef, values: dict[str, Any], *, now: dt.datetime, kept_created_at: Any, client_clock: bool
+) -> None:
+    """``created_at``: the writer's, else the live row's, else now (a recreated tombstone is new).
+    ``updated_at``: now, unless the writer keeps its own clock (a sync client, a REST PATCH naming it) and
+    gave one; null is no time."""
+    if "created_at" not in table.spec.names:
+        return
+    if values.get("created_at") is None:
+        values["created_at"] = kept_created_at or now
+    if not client_clock or values.get("updated_at") is None:
+        values["updated_at"] = now
+
+
+def _room(table: TableDef, user_id: int, *, deleting: int = 0) -> int:
+    """How many more live rows the person may create in a capped table (``deleting`` are going now)."""
+    assert table.max_live_rows is not None
+    live = table.model._default_manager.filter(user_id=user_id, deleted_at__isnull=True).count() - deleting
+    return max(0, table.max_live_rows - live)
+
+
+def _tombstone(table: TableDef, now: dt.datetime) -> dict[str, Any]:
+    """What a delete stores: the row is kept for sync, erased of the person's words."""
+    return {**table.erase_on_delete, "deleted_at": now}
+
+
+def _raise_intents(table: TableDef, user_id: int, *, written: list[str], deleted: list[str]) -> None:
+    """The outbox work of a write: ``{"uids": [...]}`` for rows written, ``{"uids": [...], "deleted": true}``
+    for rows deleted; one REST write names one row, one push every row of the table it wrote."""
+    if not table.topic:
+        return
+    payloads: list[dict[str, Any]] = []
+    if written:
+        payloads.append({"uids": written})
+    if deleted:
+        payloads.append({"uids": deleted, "deleted": True})
+    if payloads:
+        outbox_enqueue(user_id=user_id, topic=table.topic, payloads=payloads)
+
+
+# --- one row (REST) -----------------------------------------------------------------------------------------
 
 
 def check_uid(uid: object) -> str:
@@ -76,27 +129,20 @@ def record_write(
             assert row is not None
             values = _clean(table, data, wire, base=_current_values(table, row), ignore=ignore)
         assert values is not None
-        now = now_ms()
-        created = not live
-        if created and table.max_live_rows is not None:
-            count = table.model._default_manager.filter(user_id=user_id, deleted_at__isnull=True).count()
-            if count >= table.max_live_rows:
-                raise DomainValidationError({table.name: [table.too_many]})
+        if not live and table.max_live_rows is not None and _room(table, user_id) < 1:
+            raise DomainValidationError({table.name: [table.too_many]})
         if row is None:
             row = table.model(user_id=user_id, uid=uid)
         table.fill_defaults(values, user)
-        if values.get("created_at") is None:
-            values["created_at"] = now if created else getattr(row, "created_at", None) or now
-        if mode != "patch" or "updated_at" not in data or values.get("updated_at") is None:
-            values["updated_at"] = now  # a patch may carry the client's own time; null is no time
+        kept = getattr(row, "created_at", None) if live else None
+        _stamp(table, values, now=now_ms(), kept_created_at=kept, client_clock=mode == "patch" and "updated_at" in data)
         for key, value in values.items():
             setattr(row, key, value)
         row.seq = seq
         row.deleted_at = None
         row.save()
-        if table.topic:
-            outbox_enqueue(user_id=user_id, topic=table.topic, payloads=[{"uids": [uid]}])
-    return row, created
+        _raise_intents(table, user_id, written=[uid], deleted=[])
+    return row, not live
 
 
 def record_delete(*, table: TableDef, user_id: int, uid: str) -> SyncedRow:
@@ -110,13 +156,11 @@ def record_delete(*, table: TableDef, user_id: int, uid: str) -> SyncedRow:
         )
         if row is None:
             raise Http404
-        for key, value in table.erase_on_delete.items():
+        for key, value in _tombstone(table, now_ms()).items():
             setattr(row, key, value)
         row.seq = seq
-        row.deleted_at = timezone.now()
         row.save()
-        if table.topic:
-            outbox_enqueue(user_id=user_id, topic=table.topic, payloads=[{"uids": [uid], "deleted": True}])
+        _raise_intents(table, user_id, written=[], deleted=[uid])
     return row
 
 
@@ -127,6 +171,122 @@ def _clean(
     if errors:
         raise DomainValidationError(errors)
     return values
+
+
+# --- many rows (the sync push) ------------------------------------------------------------------------------
+
+
+class Stored(NamedTuple):
+    """A person's row as the writer found it: its stamp, whether it is a tombstone, its values by column."""
+
+    pk: int
+    seq: int
+    deleted_at: dt.datetime | None
+    values: dict[str, Any]
+
+    @property
+    def live(self) -> bool:
+        return self.deleted_at is None
+
+
+@dataclass
+class RowChange:
+    """One row of a bulk write: ``values`` to store (cleaned, defaults filled), or None to delete the live
+    row ``stored``; ``stored`` is None for an id the person never used."""
+
+    uid: str
+    values: dict[str, Any] | None
+    stored: Stored | None = None
+
+    @property
+    def creates(self) -> bool:
+        """A new live row (a new id or a recreated tombstone): what the live-row cap counts."""
+        return self.values is not None and (self.stored is None or not self.stored.live)
+
+
+@dataclass
+class TableChanges:
+    """The changes of one table, in the order the writer gave them (which creates a cap keeps)."""
+
+    table: TableDef
+    rows: dict[str, RowChange] = field(default_factory=dict)
+    # The columns an update writes; server-owned tables: only those a client may set, and derived ones.
+    columns: list[str] | None = None
+
+
+def rows_apply(*, user_id: int, changes: Sequence[TableChanges]) -> dict[str, list[str]]:
+    """Write many rows of one person at once, by the rules of ``record_write`` and ``record_delete``.
+
+    Must run in the caller's transaction, which already holds the person's sequence row (lock order:
+    before it read the stored rows). Creates past a table's live-row cap are refused, later ones first;
+    returns their ids per table. The rest get consecutive stamps from one claim of the sequence."""
+    refused = {t.table.name: _refuse_past_cap(t, user_id) for t in changes if t.table.max_live_rows is not None}
+    count = sum(len(t.rows) for t in changes)
+    if count:
+        seq = sequence_claim(user_id=user_id, count=count)
+        now, auto_now = now_ms(), timezone.now()
+        for table_changes in changes:
+            seq = _apply_table(table_changes, user_id=user_id, first_seq=seq, now=now, auto_now=auto_now)
+    return {name: uids for name, uids in refused.items() if uids}
+
+
+def _refuse_past_cap(changes: TableChanges, user_id: int) -> list[str]:
+    creates = [uid for uid, row in changes.rows.items() if row.creates]
+    if not creates:
+        return []
+    deleting = sum(1 for row in changes.rows.values() if row.values is None)
+    refused = creates[_room(changes.table, user_id, deleting=deleting) :]
+    for uid in refused:
+        del changes.rows[uid]
+    return refused
+
+
+def _apply_table(
+    changes: TableChanges, *, user_id: int, first_seq: int, now: dt.datetime, auto_now: dt.datetime
+) -> int:
+    """Stamp and store one table's rows from ``first_seq`` on; returns the next free stamp."""
+    if not changes.rows:  # the push names this table but changes nothing in it: no stamps, no work to ask for
+        return first_seq
+    table = changes.table
+    model: Any = table.model  # a concrete synced model (Episode, CheckIn, ...)
+    new_rows: list[dict[str, Any]] = []
+    updates: list[SyncedRow] = []
+    tombstones: list[SyncedRow] = []
+    seq = first_seq
+    for uid, change in changes.rows.items():
+        stored, values = change.stored, change.values
+        if values is None:
+            assert stored is not None and stored.live, "a delete names a live row"
+            row = model(pk=stored.pk, user_id=user_id, uid=uid, seq=seq, server_updated_at=auto_now)
+            for key, value in _tombstone(table, now).items():
+                setattr(row, key, value)
+            tombstones.append(row)
+        else:
+            kept = stored.values.get("created_at") if stored is not None and stored.live else None
+            _stamp(table, values, now=now, kept_created_at=kept, client_clock=True)
+            if stored is None:
+                new_rows.append({"user_id": user_id, "uid": uid, "seq": seq, "deleted_at": None, **values})
+            else:
+                updates.append(
+                    model(pk=stored.pk, user_id=user_id, uid=uid, seq=seq, deleted_at=None, server_updated_at=auto_now,
+                          **values)
+                )  # fmt: skip
+        seq += 1
+    if new_rows:
+        rows_insert(model, new_rows, auto_now=auto_now)
+    columns = changes.columns or [*table.spec.names, *table.derived]
+    rows_update(model, updates, [*columns, "seq", "deleted_at", "server_updated_at"])
+    rows_update(model, tombstones, [*_tombstone(table, now), "seq", "server_updated_at"])
+    _raise_intents(
+        table,
+        user_id,
+        written=[r["uid"] for r in new_rows] + [r.uid for r in updates],
+        deleted=[r.uid for r in tombstones],
+    )
+    return seq
+
+
+# --- rows the server writes ---------------------------------------------------------------------------------
 
 
 def server_rows_create(*, table: TableDef, user_id: int, rows: Sequence[Mapping[str, Any]]) -> list[SyncedRow]:

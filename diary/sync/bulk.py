@@ -1,0 +1,59 @@
+"""How many rows reach the database at once: COPY for new rows, ``bulk_update`` for stored ones.
+
+Mechanics only: what the rows hold (stamps, tombstones, the sequence) is decided by ``writes.rows_apply``,
+the only caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from django.db import connection, models
+
+from diary.sync.models import SyncedRow
+
+# Column types psycopg writes straight from the Python values the record specs produce.
+_PLAIN_TYPES = frozenset({
+    "BigIntegerField", "BooleanField", "CharField", "DateField", "DateTimeField", "FloatField", "ForeignKey",
+    "IntegerField", "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField", "TextField",
+})  # fmt: skip
+
+
+def _copy_value(model_field: models.Field[Any, Any]) -> Callable[[Any], Any]:
+    kind = model_field.get_internal_type()
+    if kind == "JSONField" and getattr(model_field, "encoder", None) is None:
+        # JSON text, which the column parses to jsonb; None stays SQL NULL, as Django stores it.
+        return lambda value: None if value is None else orjson.dumps(value).decode()
+    if kind in _PLAIN_TYPES:
+        return lambda value: value
+    return lambda value: model_field.get_db_prep_save(value, connection)
+
+
+def rows_insert(model: type[SyncedRow], rows: list[dict[str, Any]], *, auto_now: Any) -> None:
+    """Create rows (``attname -> value``); ``auto_now`` fills the ``auto_now`` columns a row leaves out.
+
+    On PostgreSQL one COPY: an offline backlog of 10,000 records lands several times faster than through
+    ``bulk_create``, which builds a model and prepares every value per row and sends INSERTs with each
+    column as a text array."""
+    manager: Any = model._default_manager
+    if connection.vendor != "postgresql":
+        manager.bulk_create([model(**row) for row in rows], batch_size=2000)
+        return
+    fields: list[Any] = [fl for fl in model._meta.concrete_fields if not fl.primary_key]
+    # Per column: the row's value, else the auto_now stamp, else the field default.
+    getters: list[tuple[str, Callable[[Any], Any], Any]] = [
+        (fl.attname, _copy_value(fl), auto_now if getattr(fl, "auto_now", False) else fl.get_default()) for fl in fields
+    ]
+    qn = connection.ops.quote_name
+    statement = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(fl.column) for fl in fields)}) FROM STDIN"
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([prep(row[name]) if name in row else prep(missing) for name, prep, missing in getters])
+
+
+def rows_update(model: type[SyncedRow], rows: list[SyncedRow], columns: list[str]) -> None:
+    """Save ``columns`` of stored rows (built with their pk) in batches of UPDATE ... CASE statements."""
+    if rows:
+        model._default_manager.bulk_update(rows, columns, batch_size=500)
