@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from diary.accounts.models import User
 from diary.checkins.models import CheckIn
 from diary.checkins.services import CHECKINS
+from diary.core.fields import now_ms
 from diary.episodes.models import Episode
 from diary.episodes.services import EPISODES
 from diary.outbox.models import OutboxEvent
@@ -97,7 +98,7 @@ def test_the_same_events_over_rest_and_push_leave_the_same_payloads_and_stamps(n
         before = None
         # Create; replace (created_at kept, updated_at now); delete (a tombstone); recreate (a new row's stamps).
         for value in (5, 7, None, 3):
-            start = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            start = now_ms()  # what the write path stamps with: a later write stamps no earlier
             if value is None:
                 writer.delete(uid)
             else:
