@@ -26,7 +26,8 @@ access_log_format = "%(m)s %(U)s %(s)s %(M)sms"  # method, path (PATH_INFO: no q
 errorlog = "-"
 # Workers: WEB_CONCURRENCY (compose sets it; gunicorn reads it when --workers is not given).
 # The workers' heartbeat files: /dev/shm is memory, a container's /tmp may be a slow overlay.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (a directory, not a file name)
+_SHM = "/dev/shm"  # noqa: S108  memory for gunicorn's own files, not a predictable temp file  # nosec B108
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 # No control socket: nothing here uses it, and it would want a writable $HOME.
 control_socket_disable = True
 
