@@ -35,7 +35,6 @@ from reminders.timing import adaptive_interval, is_adaptive, rule_next_fire, rul
 class DispatchResult:
     fired: int = 0  # inbox rows created
     skipped: int = 0  # hydration reminders skipped because water was logged within the interval
-    batches: int = 0
     busy: int = 0  # rules left for the next tick because their person was locked
     notification_ids: list[int] = field(default_factory=list)
 
@@ -50,7 +49,6 @@ def dispatch_due(
         claimed = _dispatch_batch(now=now, batch_size=batch_size, result=result)
         if claimed == 0:
             break
-        result.batches += 1
     return result
 
 

@@ -87,9 +87,6 @@ class Field:
     def convert(self, value: Any, wire: str) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def schema(self) -> dict[str, Any]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -106,9 +103,6 @@ class Choice(Field):
             raise FieldError(f"unknown code {value[:40]!r}; expected one of: {', '.join(self.choices)}")
         return value
 
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "enum": list(self.choices)}
-
 
 @dataclass(frozen=True)
 class Int(Field):
@@ -124,9 +118,6 @@ class Int(Field):
             raise FieldError(f"must be between {self.minimum} and {self.maximum}")
         return value
 
-    def schema(self) -> dict[str, Any]:
-        return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
-
 
 @dataclass(frozen=True)
 class Number(Field):
@@ -140,9 +131,6 @@ class Number(Field):
             raise FieldError(f"must be between {self.minimum:g} and {self.maximum:g}")
         return float(value)
 
-    def schema(self) -> dict[str, Any]:
-        return {"type": "number", "minimum": self.minimum, "maximum": self.maximum}
-
 
 @dataclass(frozen=True)
 class Bool(Field):
@@ -150,9 +138,6 @@ class Bool(Field):
         if not isinstance(value, bool):
             raise FieldError("must be true or false")
         return value
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "boolean"}
 
 
 @dataclass(frozen=True)
@@ -168,9 +153,6 @@ class Text(Field):
             raise FieldError("may not contain NUL characters")
         return value
 
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "maxLength": self.max_length}
-
 
 @dataclass(frozen=True)
 class Zone(Field):
@@ -178,9 +160,6 @@ class Zone(Field):
         if not is_zone(value):
             raise FieldError(f"{str(value)[:60]!r} is not an IANA time zone (e.g. Europe/Berlin)")
         return value
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "example": "Europe/Berlin", "description": "IANA time zone"}
 
 
 @dataclass(frozen=True)
@@ -211,9 +190,6 @@ class Instant(Field):
         # Millisecond precision, as on the sync wire: a value read back over sync compares equal.
         return in_utc.replace(microsecond=parsed.microsecond // 1000 * 1000)
 
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "date-time"}
-
 
 @dataclass(frozen=True)
 class LocalDate(Field):
@@ -225,9 +201,6 @@ class LocalDate(Field):
         except ValueError:
             raise FieldError("must be a date YYYY-MM-DD") from None
 
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "date"}
-
 
 @dataclass(frozen=True)
 class ClockTime(Field):
@@ -235,9 +208,6 @@ class ClockTime(Field):
         if not isinstance(value, str) or not _HHMM.match(value):
             raise FieldError("must be a local time HH:MM")
         return dt.time(int(value[:2]), int(value[3:]))
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": _HHMM.pattern, "example": "07:30"}
 
 
 @dataclass(frozen=True)
@@ -295,14 +265,6 @@ class CodeList(_Array):
                 out.append(item)
         return out
 
-    def schema(self) -> dict[str, Any]:
-        items: dict[str, Any] = {"type": "string"}
-        if self.custom_prefix:
-            items["description"] = f"one of {', '.join(self.choices)}, or {self.custom_prefix}<text>"
-        else:
-            items["enum"] = list(self.choices)
-        return {"type": "array", "items": items, "maxItems": self.max_items}
-
 
 @dataclass(frozen=True)
 class ValueList(_Array):
@@ -324,9 +286,6 @@ class ValueList(_Array):
                 out.append(parsed)
         # stored as JSON: clock times as "HH:MM"
         return sorted(p.strftime("%H:%M") if isinstance(p, dt.time) else p for p in out)
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "array", "items": self.item.schema(), "maxItems": self.max_items}
 
 
 CrossCheck = Callable[[dict[str, Any]], dict[str, str]]
@@ -391,20 +350,3 @@ class RecordSpec:
                 for name, reason in check(out).items():
                     errors.setdefault(name, []).append(reason)
         return out, errors
-
-    def json_schema(self, *, for_input: bool) -> dict[str, Any]:
-        props: dict[str, Any] = {}
-        for f in self.fields:
-            if for_input and f.read_only:
-                continue
-            s = f.schema()
-            if f.nullable:
-                s = {**s, "nullable": True}
-            if f.read_only:
-                s = {**s, "readOnly": True}
-            props[f.name] = s
-        schema: dict[str, Any] = {"type": "object", "properties": props}
-        req = sorted(self.required) if for_input else sorted(props)
-        if req:
-            schema["required"] = req
-        return schema
