@@ -57,7 +57,7 @@ def stored(spec_field: f.Field, value: Any) -> Any:
 def copy_rows(records: list[Record], user_id: int, first_seq: int) -> tuple[list[str], list[tuple[Any, ...]]]:
     spec = SYNCED["episodes"].spec
     columns = ["user_id", "uid", "seq", "deleted_at", "server_updated_at"]
-    columns += [column(Episode, fl.name) for fl in spec.fields]
+    columns += [column(Episode, fl.model_attr) for fl in spec.fields]
     now = datetime.now(UTC)
     rows = [
         (user_id, r["id"], first_seq + i, None, now, *(stored(fl, r.get(fl.name)) for fl in spec.fields))
@@ -103,7 +103,7 @@ def json_agg_sql() -> str:
         if table is not None:
             meta = table.model._meta
             cols = ", ".join(
-                f"'{fl.name}', {sql_value(fl, 'r.' + column(table.model, fl.name))}" for fl in table.spec.fields
+                f"'{fl.name}', {sql_value(fl, 'r.' + column(table.model, fl.model_attr))}" for fl in table.spec.fields
             )
             created = (
                 f"COALESCE((SELECT json_agg(json_build_object('id', r.uid, {cols}) ORDER BY r.seq) "
