@@ -17,9 +17,7 @@ import json
 import os
 import pstats
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -50,11 +48,13 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from bench.common import ensure_database  # noqa: E402
+from bench.server import start_server  # noqa: E402
 from diary import vocab  # noqa: E402
 from diary.accounts.models import User  # noqa: E402
 from diary.accounts.services import user_register  # noqa: E402
 from diary.episodes.models import Episode  # noqa: E402
 from diary.sync.sequence import sequence_claim  # noqa: E402
+from tests.support.services import free_port  # noqa: E402
 
 EMAIL_DOMAIN = "@bench.invalid"
 READER = f"reader{EMAIL_DOMAIN}"
@@ -107,29 +107,6 @@ def create_body() -> bytes:
         "duration_s": 90, "pain": 6, "symptoms": ["lingering_pain"], "triggers": ["dehydration"],
         "activity": "sleep", "relief": ["stretching"], "relief_score": 7, "notes": "bench",
     }).encode()  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    cmd = [str(ROOT / ".venv/bin/gunicorn"), "backend.wsgi", "-w", "1", "-k", "gthread", "--threads", "1",
-           "--keep-alive", "30", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                sys.exit("gunicorn exited at start-up")
-            time.sleep(0.1)
-    proc.terminate()
-    sys.exit("gunicorn did not start within 30 s")
 
 
 class Http:
@@ -208,7 +185,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, float]]:
 
     post_h["Content-Type"] = "application/json"
     port = free_port()
-    server = start_server(port)
+    server, _ = start_server(port, "-k", "gthread", "--threads", "1", "--keep-alive", "30")
     try:
         client = Http(port)
 

@@ -19,7 +19,7 @@ refused), Redis from REDIS_URL (default db 13).
 Server-side time = the Django request handling only: the views are called in-process through
 ``django.test.Client`` with the JWT Bearer header (middleware, auth, view, JSON), no client or network.
 Medians over ``--rounds``; floor and measured runs alternate order every round. ``--check`` exits 1 on a FAIL.
-The floors are in bench/syncfloors.py, the worker's memory readings in bench/procmem.py.
+The floors are in bench/syncfloors.py, the server and its memory readings in bench/server.py.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from bench.common import conninfo, ensure_database  # noqa: E402
-from bench.procmem import free_port, http_get, peak_growth, start_server  # noqa: E402
+from bench.server import http_get, peak_growth, start_server  # noqa: E402
 from bench.syncfloors import (  # noqa: E402
     COPY_TABLE,
     Record,
@@ -81,6 +81,7 @@ from diary.checkins.models import CheckIn  # noqa: E402
 from diary.core import fields as f  # noqa: E402
 from diary.episodes.models import Episode  # noqa: E402
 from diary.sync.registry import WIRE_TABLES  # noqa: E402
+from tests.support.services import free_port  # noqa: E402
 
 EMAIL_DOMAIN = "@bench-sync.invalid"  # not "@bench.invalid": bench/api.py cleans those up
 PUSH_PATH, PULL_PATH = "/api/v1/sync/push", "/api/v1/sync/pull"
@@ -299,7 +300,7 @@ def bench_memory() -> tuple[float, float, float, float, int]:
     vacuum()
     connection.close()
     port = free_port()
-    server, worker = start_server(port)
+    server, worker = start_server(port, "-k", "sync", "--timeout", "120")
     total = MEM_EPISODES + MEM_CHECKINS
     seen: set[tuple[str, str]] = set()
     pages = 0

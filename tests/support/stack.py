@@ -38,6 +38,8 @@ from typing import IO
 
 from celery import Celery
 
+from tests.support.services import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 READY_TIMEOUT_S = 90.0
@@ -45,12 +47,6 @@ STOP_TIMEOUT_S = 20.0
 # Signals after which the worker is expected to exit (kill_worker waits for it); others (SIGSTOP,
 # SIGCONT, SIGUSR1, ...) are only delivered.
 _TERMINATING = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Proc:

@@ -1,7 +1,8 @@
-"""A real gunicorn worker's memory while a client works against it: start it, reset and read its peak RSS.
+"""The real server for the benchmarks that go over HTTP: one gunicorn worker on loopback, and its memory.
 
-Linux only (/proc): the peak is VmHWM, reset through /proc/<pid>/clear_refs where the kernel allows
-it, and VmRSS sampled every 5 ms in any case.
+``start_server`` runs gunicorn from the repository root with this process's environment (so the same
+settings and database). Memory is read from /proc (Linux only): the peak is VmHWM, reset through
+/proc/<pid>/clear_refs where the kernel allows it, and VmRSS sampled every 5 ms in any case.
 """
 
 from __future__ import annotations
@@ -22,16 +23,11 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(port: int) -> tuple[subprocess.Popen[bytes], int]:
-    """gunicorn with one sync worker; returns the master process and the worker's pid."""
-    cmd = [str(ROOT / ".venv/bin/gunicorn"), "backend.wsgi", "-w", "1", "-k", "sync", "--timeout", "120",
-           "-b", f"127.0.0.1:{port}", "--log-level", "warning"]  # fmt: skip
+def start_server(port: int, *options: str) -> tuple[subprocess.Popen[bytes], int]:
+    """gunicorn with one worker and ``options`` (worker class, timeouts); returns the master process and
+    the worker's pid once the port answers."""
+    cmd = [str(ROOT / ".venv/bin/gunicorn"), "backend.wsgi", "-w", "1", *options, "-b", f"127.0.0.1:{port}",
+           "--log-level", "warning"]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
