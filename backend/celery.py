@@ -11,7 +11,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
 app = Celery("diary")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
-app.autodiscover_tasks(["diary.outbox", "diary.sync", "diary.alerts", "diary.patterns", "diary", "reminders"])
+app.autodiscover_tasks(
+    ["diary.outbox", "diary.sync", "diary.alerts", "diary.patterns", "diary.notifications", "diary", "reminders"]
+)
 
 app.conf.beat_schedule = {
     "outbox-sweep": {"task": "diary.outbox.tasks.outbox_sweep", "schedule": 60.0},
@@ -21,8 +23,11 @@ app.conf.beat_schedule = {
     "insights-due": {"task": "diary.patterns.tasks.insights_due", "schedule": 30.0},
     "insights-nightly": {"task": "diary.patterns.tasks.insights_nightly", "schedule": crontab(hour=2, minute=23)},
     "reminders-dispatch": {"task": "reminders.tasks.dispatch_reminders", "schedule": 60.0},
-    "reminders-push-sweep": {"task": "reminders.tasks.push_sweep", "schedule": 60.0},
-    "reminders-prune": {"task": "reminders.tasks.prune_notifications", "schedule": crontab(hour=3, minute=41)},
+    "notifications-push-sweep": {"task": "diary.notifications.tasks.push_sweep", "schedule": 60.0},
+    "notifications-prune": {
+        "task": "diary.notifications.tasks.prune_notifications",
+        "schedule": crontab(hour=3, minute=41),
+    },
     "sync-purge-tombstones": {"task": "diary.sync.tasks.sync_purge_tombstones", "schedule": crontab(hour=3, minute=17)},
 }
 

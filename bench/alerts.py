@@ -60,8 +60,8 @@ from bench.common import ensure_database  # noqa: E402
 from diary.accounts.models import User  # noqa: E402
 from diary.accounts.services import user_register  # noqa: E402
 from diary.alerts.models import Alert  # noqa: E402
-from reminders.delivery.base import PushMessage, PushTarget  # noqa: E402
-from reminders.delivery.webpush import WebPushTransport  # noqa: E402
+from diary.notifications.delivery.base import PushMessage, PushTarget  # noqa: E402
+from diary.notifications.delivery.webpush import WebPushTransport  # noqa: E402
 
 DOMAIN = "@bench-alerts.invalid"
 TARGET_P95_S = 2.0

@@ -32,14 +32,15 @@ from diary.core.fields import REST, zone
 from diary.demo import _day_exposures, _episode, _poisson
 from diary.episodes.models import Episode
 from diary.episodes.spec import EPISODE
+from diary.notifications.devices import device_register
+from diary.notifications.inbox import NewNotification, notifications_create
+from diary.notifications.models import Notification
 from diary.sharing.services import share_invite, share_redeem
 from diary.sync.models import SyncState
 from diary.sync.registry import RENDERERS
 from diary.sync.sequence import sequence_claim_many
 from reminders.content import reminder_text
-from reminders.devices import device_register
-from reminders.inbox import NewNotification, notifications_create
-from reminders.models import Notification, ReminderRule
+from reminders.models import ReminderRule
 from reminders.services import reminders_create_defaults
 
 DOMAIN = "@load.bench.invalid"
@@ -154,7 +155,7 @@ def notifications_seed(users: list[User], per_person: int) -> int:
                 if slot.hour % 2 or not 8 <= slot.hour <= 22:
                     continue
                 items.append(NewNotification(user_id=user.pk, kind="reminder", title=text.title, body=text.body,
-                                             scheduled_for=slot, rule_id=rule.pk, reminder_id=rule.uid))  # fmt: skip
+                                             scheduled_for=slot, reminder_id=rule.uid))  # fmt: skip
                 fired += 1
         with transaction.atomic():
             made += len(notifications_create(items=items))

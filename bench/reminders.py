@@ -137,9 +137,9 @@ def floor_insert(now: datetime) -> None:
     """The floor: the same inbox rows in one statement, straight from the due rules."""
     with connection.cursor() as cur:
         cur.execute(
-            """INSERT INTO reminders_notification (user_id, uid, seq, deleted_at, server_updated_at, kind, rule_id,
+            """INSERT INTO reminders_notification (user_id, uid, seq, deleted_at, server_updated_at, kind,
                     reminder_id, alert_id, title, body, scheduled_for, delivered_at, action, acted_at, snooze_min)
-               SELECT user_id, md5(random()::text), 1, NULL, now(), 'reminder', id, uid, NULL,
+               SELECT user_id, md5(random()::text), 1, NULL, now(), 'reminder', uid, NULL,
                       'Time for a glass of water', 'Water keeps the electrolytes your muscles need in balance.',
                       next_fire_at, NULL, NULL, NULL, NULL
                FROM reminders_rule WHERE next_fire_at <= %s""",

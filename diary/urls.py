@@ -6,6 +6,7 @@ from diary.checkins import api as checkins
 from diary.checkins import water_api as water
 from diary.core.api import slash_optional as p
 from diary.episodes import api as episodes
+from diary.notifications import api as notifications
 from diary.patterns import api as patterns
 from diary.reports import api as reports
 from diary.sharing import api as sharing
@@ -34,10 +35,10 @@ urlpatterns = [
     p(f"water/{_UID}", water.WaterDetailApi.as_view(), "water-glass"),
     p("reminders", reminders.ReminderCollectionApi.as_view(), "reminders"),
     p(f"reminders/{_UID}", reminders.ReminderDetailApi.as_view(), "reminder"),
-    p("notifications", reminders.NotificationCollectionApi.as_view(), "notifications"),
-    p(f"notifications/{_UID}", reminders.NotificationDetailApi.as_view(), "notification"),
-    p("devices", reminders.DeviceCollectionApi.as_view(), "devices"),
-    p(f"devices/{_UID}", reminders.DeviceDetailApi.as_view(), "device"),
+    p("notifications", notifications.NotificationCollectionApi.as_view(), "notifications"),
+    p(f"notifications/{_UID}", notifications.NotificationDetailApi.as_view(), "notification"),
+    p("devices", notifications.DeviceCollectionApi.as_view(), "devices"),
+    p(f"devices/{_UID}", notifications.DeviceDetailApi.as_view(), "device"),
     p("alerts", alerts.AlertCollectionApi.as_view(), "alerts"),
     p(f"alerts/{_UID}", alerts.AlertDetailApi.as_view(), "alert"),
     p(f"alerts/{_UID}/acknowledge", alerts.AlertAcknowledgeApi.as_view(), "alert-acknowledge"),

@@ -1,12 +1,12 @@
-"""Thin REST views: reminders, the notification inbox, push devices."""
+"""Thin REST views: the person's reminder rules."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import generics, serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,11 +14,9 @@ from rest_framework.views import APIView
 from diary.accounts.request_user import request_user
 from diary.core.api import IsDiaryOwner, json_object
 from diary.core.openapi import ERRORS, ErrorSerializer, spec_serializer
-from diary.core.pagination import DiaryCursorPagination
-from reminders import devices, inbox, selectors, services
-from reminders.models import Notification
-from reminders.render import device_to_rest, notification_to_rest, reminder_to_rest
-from reminders.spec import NOTIFICATION, REMINDER
+from reminders import selectors, services
+from reminders.render import reminder_to_rest
+from reminders.spec import REMINDER
 
 _ID_FIELD = {"id": serializers.RegexField(r"^[A-Za-z0-9_-]{1,36}$", required=False, help_text="client-generated id")}
 ReminderIn = spec_serializer(REMINDER, "ReminderIn", for_input=True, extra=_ID_FIELD)
@@ -32,31 +30,6 @@ ReminderOut = spec_serializer(
     },
 )
 ReminderList = inline_serializer("ReminderList", {"results": ReminderOut(many=True)})
-NotificationIn = spec_serializer(NOTIFICATION, "NotificationIn", for_input=True)
-NotificationOut = spec_serializer(NOTIFICATION, "Notification", for_input=False, extra={"id": serializers.CharField()})
-DeviceIn = inline_serializer(
-    "DeviceIn",
-    {
-        "platform": serializers.ChoiceField(choices=["webpush", "fcm", "apns"]),
-        "token": serializers.CharField(help_text="FCM registration token, APNs device token, or Web Push endpoint"),
-        "keys": inline_serializer(
-            "WebPushKeys", {"p256dh": serializers.CharField(), "auth": serializers.CharField()}, required=False
-        ),
-        "label": serializers.CharField(required=False, max_length=120),
-    },
-)
-
-
-class DeviceOut(serializers.Serializer):
-    id = serializers.CharField()
-    platform = serializers.CharField()
-    label = serializers.CharField()  # type: ignore[assignment]
-    active = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    last_success_at = serializers.DateTimeField(allow_null=True)
-    deactivated_at = serializers.DateTimeField(allow_null=True)
-
-
 _CONFLICT = {409: OpenApiResponse(ErrorSerializer, description="a reminder with this id exists")}
 
 
@@ -102,81 +75,4 @@ class ReminderDetailApi(APIView):
     @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request: Request, uid: str) -> Response:
         services.reminder_delete(user=request_user(request), uid=uid)
-        return Response(status=204)
-
-
-class NotificationPagination(DiaryCursorPagination):
-    ordering = ("-scheduled_for", "-id")
-
-
-class NotificationCollectionApi(generics.GenericAPIView[Notification]):
-    permission_classes = [IsDiaryOwner]
-    serializer_class = NotificationOut
-    pagination_class = NotificationPagination
-
-    def get_queryset(self) -> Any:
-        unread = self.request.query_params.get("unread") in ("1", "true")
-        return selectors.notification_list(user=request_user(self.request), unread=unread)
-
-    @extend_schema(
-        parameters=[OpenApiParameter("unread", bool, description="only those not yet answered")],
-        responses={200: NotificationOut(many=True), **ERRORS},
-        summary="The inbox, newest first",
-    )
-    def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([notification_to_rest(n) for n in page or ()])
-
-
-class NotificationDetailApi(APIView):
-    permission_classes = [IsDiaryOwner]
-
-    @extend_schema(responses={200: NotificationOut, **ERRORS})
-    def get(self, request: Request, uid: str) -> Response:
-        n = selectors.notification_get(user=request_user(request), uid=uid)
-        if n is None:
-            raise Http404
-        return Response(notification_to_rest(n))
-
-    @extend_schema(
-        request=NotificationIn(partial=True),
-        responses={200: NotificationOut, **ERRORS},
-        summary="Report delivery or the person's answer (done, snoozed with snooze_min, dismissed)",
-    )
-    def patch(self, request: Request, uid: str) -> Response:
-        n = inbox.notification_patch(user=request_user(request), uid=uid, data=json_object(request))
-        return Response(notification_to_rest(n))
-
-    @extend_schema(responses={204: None, **ERRORS})
-    def delete(self, request: Request, uid: str) -> Response:
-        inbox.notification_delete(user=request_user(request), uid=uid)
-        return Response(status=204)
-
-
-class DeviceCollectionApi(APIView):
-    permission_classes = [IsDiaryOwner]
-
-    @extend_schema(
-        operation_id="v1_devices_list",
-        responses={200: inline_serializer("DeviceList", {"results": DeviceOut(many=True)}), **ERRORS},
-    )
-    def get(self, request: Request) -> Response:
-        return Response({"results": [device_to_rest(d) for d in selectors.device_list(user=request_user(request))]})
-
-    @extend_schema(
-        request=DeviceIn,
-        responses={200: DeviceOut, 201: DeviceOut, **ERRORS},
-        summary="Register a push target (the same token again refreshes it)",
-    )
-    def post(self, request: Request) -> Response:
-        device, created = devices.device_register(user=request_user(request), data=json_object(request))
-        return Response(device_to_rest(device), status=201 if created else 200)
-
-
-class DeviceDetailApi(APIView):
-    permission_classes = [IsDiaryOwner]
-
-    @extend_schema(responses={204: None, **ERRORS}, summary="Remove a push target")
-    def delete(self, request: Request, uid: str) -> Response:
-        devices.device_delete(user=request_user(request), uid=uid)
         return Response(status=204)

@@ -6,8 +6,8 @@ One pass loops over batches. Each batch, in one transaction:
    due, not how many rules exist) and the people they belong to;
 2. locks those people's sequence rows ``FOR UPDATE SKIP LOCKED`` (the lock order of every write: the
    sequence row first), so a second dispatcher, or a person's sync push in flight, is stepped around;
-3. locks those people's due rules, creates ``Notification(rule, scheduled_for)`` for each (unique: a
-   re-run creates nothing twice) with its pending pushes, and moves ``next_fire_at`` to the first
+3. locks those people's due rules, creates ``Notification(reminder_id, scheduled_for)`` for each (unique
+   per person: a re-run creates nothing twice) with its pending pushes, and moves ``next_fire_at`` to the first
    fire after *now*: after downtime a rule fires one catch-up, never a burst.
 
 A killed worker rolls its batch back; the rules stay due and the next tick takes them.
@@ -23,9 +23,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from diary.checkins.models import WaterIntake
+from diary.notifications.inbox import NewNotification, notifications_create
 from diary.sync.sequence import sequence_lock_free
 from reminders.content import reminder_text
-from reminders.inbox import NewNotification, notifications_create
 from reminders.models import ReminderRule
 from reminders.selectors import adaptive_days_for
 from reminders.timing import adaptive_interval, is_adaptive, rule_next_fire, rule_values, rule_zone
@@ -96,7 +96,7 @@ def _fire(rules: list[ReminderRule], *, now: dt.datetime, result: DispatchResult
             items.append(
                 NewNotification(
                     user_id=rule.user_id, kind="reminder", title=text.title, body=text.body, scheduled_for=scheduled,
-                    rule_id=rule.pk, reminder_id=rule.uid,
+                    reminder_id=rule.uid,
                 )
             )  # fmt: skip
         rule.snooze_until = None if snoozed else rule.snooze_until

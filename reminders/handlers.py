@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from diary.accounts.models import User
 from diary.checkins.water import water_log
+from diary.notifications.models import Notification
 from diary.sync.sequence import sequence_lock
-from reminders.models import Notification, ReminderRule
+from reminders.models import ReminderRule
 from reminders.services import reminders_create_defaults, reminders_delete_all, reminders_reschedule
 from reminders.suggestions import night_stretch_suggest
 from reminders.timing import rule_next_fire, rule_values
@@ -57,12 +58,18 @@ def notification_answered(user_id: int, payload: dict[str, Any]) -> None:
     instant comes from ``acted_at``)."""
     if payload.get("deleted"):
         return
-    rows = Notification.objects.filter(user_id=user_id, uid__in=payload.get("uids", []), deleted_at__isnull=True)
-    for n in rows.select_related("rule"):
-        if n.kind != "reminder" or n.rule is None or n.action is None:
+    rows = Notification.objects.filter(
+        user_id=user_id, uid__in=payload.get("uids", []), deleted_at__isnull=True, kind="reminder", action__isnull=False
+    )
+    answered = list(rows)
+    rules = ReminderRule.objects.filter(user_id=user_id, uid__in=[n.reminder_id for n in answered])
+    rule_of = {r.uid: r for r in rules}
+    for n in answered:
+        rule = rule_of.get(n.reminder_id or "")
+        if rule is None:
             continue
         acted_at = n.acted_at or n.server_updated_at
-        if n.action == "done" and n.rule.kind == "hydration":
+        if n.action == "done" and rule.kind == "hydration":
             water_log(
                 user=User.objects.get(pk=user_id),
                 data={"id": f"n-{n.uid}", "logged_at": acted_at.isoformat(), "amount_ml": settings.GLASS_ML},
@@ -70,7 +77,7 @@ def notification_answered(user_id: int, payload: dict[str, Any]) -> None:
                 notification_uid=n.uid,
             )
         elif n.action == "snoozed" and n.snooze_min:
-            reminder_snooze(rule=n.rule, until=acted_at + dt.timedelta(minutes=n.snooze_min))
+            reminder_snooze(rule=rule, until=acted_at + dt.timedelta(minutes=n.snooze_min))
 
 
 def reminder_snooze(*, rule: ReminderRule, until: dt.datetime) -> bool:

@@ -1,4 +1,4 @@
-"""Reads for reminders: adaptive days, the inbox, devices."""
+"""Reads for reminders: adaptive days, the person's rules."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 from diary.accounts.models import User
 from diary.checkins.models import CheckIn
 from diary.core.fields import zone
-from reminders.models import Device, Notification, ReminderRule
+from reminders.models import ReminderRule
 from reminders.timing import is_adaptive
 
 # A check-in that calls for more water: heat, or hard exercise.
@@ -56,18 +56,3 @@ def reminder_list(*, user: User) -> QuerySet[ReminderRule]:
 
 def reminder_get(*, user: User, uid: str) -> ReminderRule | None:
     return ReminderRule.objects.filter(user_id=user.pk, uid=uid, deleted_at__isnull=True).first()
-
-
-def notification_list(*, user: User, unread: bool = False) -> QuerySet[Notification]:
-    rows = Notification.objects.filter(user_id=user.pk, deleted_at__isnull=True)
-    if unread:
-        rows = rows.filter(action__isnull=True)
-    return rows.order_by("-scheduled_for", "-id")
-
-
-def notification_get(*, user: User, uid: str) -> Notification | None:
-    return Notification.objects.filter(user_id=user.pk, uid=uid, deleted_at__isnull=True).first()
-
-
-def device_list(*, user: User) -> QuerySet[Device]:
-    return Device.objects.filter(user_id=user.pk).order_by("created_at")

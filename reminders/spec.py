@@ -1,4 +1,4 @@
-"""Reminder rules and inbox notifications on the wire (SYNC.md ``reminders``, ``notifications``)."""
+"""Reminder rules on the wire (SYNC.md ``reminders``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from reminders.schedule import in_quiet_hours
 
 REMINDER_KINDS = ("hydration", "stretching", "therapy", "custom")
 SCHEDULES = ("interval", "times", "once")
-NOTIFICATION_KINDS = ("reminder", "alert", "suggestion", "share")
 
 
 def _schedule_complete(v: dict[str, Any]) -> dict[str, str]:
@@ -66,20 +65,4 @@ REMINDER = RecordSpec(
     ),
     checks=(_schedule_complete, _window, _quiet),
     required=frozenset({"kind", "schedule"}),
-)
-
-NOTIFICATION = RecordSpec(
-    table="notifications",
-    fields=(
-        Choice("kind", read_only=True, choices=NOTIFICATION_KINDS),
-        Text("reminder_id", read_only=True, max_length=36),
-        Text("alert_id", read_only=True, max_length=36),
-        Text("title", read_only=True, max_length=200),
-        Text("body", read_only=True, max_length=4000),
-        Instant("scheduled_for", read_only=True),
-        Instant("delivered_at"),
-        Choice("action", choices=("done", "snoozed", "dismissed")),
-        Instant("acted_at"),
-        Int("snooze_min", minimum=1, maximum=24 * 60),
-    ),
 )

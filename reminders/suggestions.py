@@ -10,9 +10,10 @@ from django.utils import timezone
 from diary.accounts.models import User
 from diary.core.fields import zone
 from diary.episodes.models import Episode
+from diary.notifications.inbox import notification_notify
+from diary.notifications.models import Notification
 from reminders.content import NIGHT_STRETCH_SUGGESTION
-from reminders.inbox import notification_notify
-from reminders.models import Notification, ReminderRule
+from reminders.models import ReminderRule
 
 LOOKBACK = dt.timedelta(days=30)
 MIN_EPISODES = 5

@@ -1,4 +1,4 @@
-"""The synced reminder tables: what the write path needs to know about them."""
+"""The synced reminders table: what the write path needs to know about it."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Any
 from django.utils import timezone
 
 from diary.accounts.models import User
-from diary.outbox.routes import NOTIFICATION_UPDATED
 from diary.sync.tables import TableDef
-from reminders.models import Notification, ReminderRule
-from reminders.spec import NOTIFICATION, REMINDER
+from reminders.models import ReminderRule
+from reminders.spec import REMINDER
 
 MAX_RULES = 50
 
@@ -32,7 +31,4 @@ REMINDERS = TableDef(
     derive=_schedule,
     derived=("next_fire_at", "snooze_until"),
     max_live_rows=MAX_RULES,
-)
-NOTIFICATIONS = TableDef(
-    name="notifications", model=Notification, spec=NOTIFICATION, server_owned=True, topic=NOTIFICATION_UPDATED
 )

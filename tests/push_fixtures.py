@@ -81,7 +81,7 @@ def webpush_on(vapid_key: ec.EllipticCurvePrivateKey) -> Iterator[None]:
     """The server configured for Web Push (VAPID) and allowed to reach the loopback push service."""
     from django.test import override_settings
 
-    from reminders.delivery import registry
+    from diary.notifications.delivery import registry
 
     with override_settings(
         VAPID_PRIVATE_KEY=private_pem(vapid_key), VAPID_SUBJECT="mailto:ops@example.com",

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "diary.accounts",
     "diary",
+    "diary.notifications",
     "reminders",
 ]
 
@@ -223,7 +224,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EpisodeKindEnum": "diary.vocab.EPISODE_KINDS",
         "ReminderKindEnum": "reminders.spec.REMINDER_KINDS",
-        "NotificationKindEnum": "reminders.spec.NOTIFICATION_KINDS",
+        "NotificationKindEnum": "diary.notifications.spec.NOTIFICATION_KINDS",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }

@@ -46,7 +46,7 @@ def ladder_step(*, now: dt.datetime | None = None, batch_size: int = 200) -> int
 
 
 def _step(alert: Alert, now: dt.datetime) -> int:
-    from reminders.inbox import notification_notify
+    from diary.notifications.inbox import notification_notify
 
     user: User = alert.user
     queued = 0

@@ -127,7 +127,7 @@ def _window(user: User, thresholds: Thresholds, now: dt.datetime) -> list[Findin
 def _escalate_start(alert: Alert, user: User, now: dt.datetime) -> None:
     """The first rung: the person at once (inbox + push); high and urgent: the sharing clinicians;
     urgent: repeats every 15 minutes and, if named, the emergency contact after 15 minutes."""
-    from reminders.inbox import notification_notify
+    from diary.notifications.inbox import notification_notify
 
     body = texts.notification_body(alert.guidance, alert.evidence)
     notification_notify(user=user, kind="alert", title=alert.title, body=body, alert_id=alert.uid)

@@ -103,7 +103,7 @@ def share_redeem(*, clinician: User, code: object) -> Share:
     """
     if not isinstance(code, str) or not 8 <= len(code) <= 32:
         raise Http404
-    from reminders.inbox import notification_notify
+    from diary.notifications.inbox import notification_notify
 
     with transaction.atomic():
         share = (

@@ -23,7 +23,7 @@ TABLE_PATHS: dict[str, str] = {
     "episodes": "diary.episodes.services.EPISODES",
     "checkins": "diary.checkins.services.CHECKINS",
     "reminders": "reminders.tables.REMINDERS",
-    "notifications": "reminders.tables.NOTIFICATIONS",
+    "notifications": "diary.notifications.tables.NOTIFICATIONS",
     "alerts": "diary.alerts.tables.ALERTS",
 }
 WIRE_TABLES = tuple(TABLE_PATHS)

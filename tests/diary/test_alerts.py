@@ -22,11 +22,11 @@ from diary.accounts.models import User
 from diary.alerts.ladder import ladder_step
 from diary.alerts.models import Alert
 from diary.alerts.tasks import alerts_ongoing
+from diary.notifications.delivery.sending import deliveries_due, deliveries_send
+from diary.notifications.models import Notification, PushDelivery
 from diary.outbox.models import OutboxEvent
 from diary.outbox.services import outbox_process, outbox_requeue
 from diary.sharing.services import share_invite, share_redeem
-from reminders.delivery.sending import deliveries_due, deliveries_send
-from reminders.models import Notification, PushDelivery
 from tests.conftest import client_for, episode_body, make_user, run_outbox
 from tests.diary.sync.helpers import changes, pull, push, raw_episode
 from tests.diary.test_outbox import _reset_producer_pool

@@ -27,11 +27,11 @@ from diary.alerts.models import ThresholdOverride
 from diary.checkins.models import CheckIn
 from diary.episodes.models import Episode
 from diary.episodes.render import episode_to_rest
+from diary.notifications.models import Device, Notification, PushDelivery
 from diary.patterns.services import insights_run_due
 from diary.reports.csv_export import cell
 from diary.sharing.models import AccessLog, Share
 from diary.sharing.services import share_invite, share_redeem
-from reminders.models import Device, Notification, PushDelivery
 from tests.conftest import PASSWORD, assert_error, client_for, episode_body, make_user, run_outbox
 
 pytestmark = pytest.mark.django_db

@@ -19,9 +19,9 @@ from rest_framework.test import APIClient
 from diary.accounts.models import User
 from diary.accounts.services import user_make_clinician
 from diary.accounts.throttles import RedeemThrottle
+from diary.notifications.models import Notification
 from diary.sharing.models import Share
 from diary.sharing.services import code_hash
-from reminders.models import Notification
 from tests.conftest import assert_error, client_for, make_user
 
 pytestmark = pytest.mark.django_db

@@ -20,10 +20,10 @@ from diary.accounts.models import User
 from diary.accounts.services import user_make_clinician
 from diary.alerts.catalogue import BOUNDS, THRESHOLD_NAMES, Thresholds
 from diary.alerts.models import Alert, ThresholdChange, ThresholdOverride
+from diary.notifications.models import Notification
 from diary.outbox.models import OutboxEvent
 from diary.outbox.services import outbox_process
 from diary.sharing.models import Share
-from reminders.models import Notification
 from tests.conftest import assert_error, client_for, episode_body, make_user
 from tests.diary.test_sharing_api import invite, share_with
 

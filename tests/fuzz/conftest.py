@@ -34,13 +34,14 @@ from diary.checkins.models import WaterIntake
 from diary.checkins.services import checkin_create
 from diary.checkins.water import water_log
 from diary.episodes.services import episode_create
+from diary.notifications.devices import device_register
+from diary.notifications.models import Device, Notification
 from diary.patterns.services import insights_run
 from diary.sharing.models import Share
 from diary.sharing.scoped import access_record
 from diary.sharing.services import share_invite, share_redeem, share_revoke
 from diary.sync.models import SyncState
-from reminders.devices import device_register
-from reminders.models import Device, Notification, ReminderRule
+from reminders.models import ReminderRule
 from reminders.services import reminder_create
 from tests.conftest import episode_body, iso_ago, make_user, run_outbox
 from tests.support.pushservers import b64url, ec_public_raw

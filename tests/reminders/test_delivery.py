@@ -15,12 +15,14 @@ from django.utils import timezone
 
 from backend.celery import app as celery_app
 from diary.accounts.models import User
-from reminders.delivery import registry
-from reminders.delivery.sending import deliveries_due, deliveries_send
+from diary.notifications.delivery import registry
+from diary.notifications.delivery.sending import deliveries_due, deliveries_send
+from diary.notifications.inbox import notification_notify
+from diary.notifications.models import Device, Notification, PushDelivery
+from diary.notifications.tasks import push_sweep
 from reminders.dispatch import dispatch_due
-from reminders.inbox import notification_notify
-from reminders.models import Device, Notification, PushDelivery, ReminderRule
-from reminders.tasks import dispatch_reminders, push_sweep
+from reminders.models import ReminderRule
+from reminders.tasks import dispatch_reminders
 from tests.conftest import assert_error, client_for
 from tests.diary.test_outbox import _reset_producer_pool
 from tests.push_fixtures import KEY_ID, TEAM_ID, TOPIC
@@ -178,7 +180,7 @@ class TestSending:
     def test_a_worker_that_dies_mid_send_sends_again_with_the_same_id(
         self, owner: User, push_service: WebPushService, vapid_key: ec.EllipticCurvePrivateKey
     ) -> None:
-        from reminders.delivery.sending import _claim
+        from diary.notifications.delivery.sending import _claim
 
         sub = subscribe(push_service, vapid_key)
         register(owner, sub)
@@ -210,7 +212,7 @@ def test_a_real_worker_dispatches_and_pushes(push_service: WebPushService, vapid
         # The beat's sweep finds nothing left to do.
         push_sweep.apply_async()
         time.sleep(0.3)
-    n = Notification.objects.get(user=user, rule=rule)
+    n = Notification.objects.get(user=user, reminder_id=rule.uid)
     assert [p["notification_id"] for p in received_for(push_service, sub)] == [n.uid]
     assert PushDelivery.objects.get(notification=n).status == "sent"
 

@@ -21,10 +21,11 @@ from django.utils import timezone
 
 from diary.accounts.models import User
 from diary.checkins.models import CheckIn, WaterIntake
+from diary.notifications.housekeeping import notifications_prune
+from diary.notifications.models import Notification
 from reminders.content import HYDRATION_THIRSTY, NIGHT_STRETCH_SUGGESTION
 from reminders.dispatch import dispatch_due
-from reminders.housekeeping import notifications_prune
-from reminders.models import Notification, ReminderRule
+from reminders.models import ReminderRule
 from tests.conftest import client_for, make_user, run_outbox
 from tests.diary.sync.helpers import pull
 
@@ -216,7 +217,7 @@ def test_two_concurrent_dispatchers_create_each_notification_exactly_once() -> N
         t.join()
     assert not errors, errors
     assert sum(results) == 200 == Notification.objects.count()
-    assert Notification.objects.values("rule", "scheduled_for").distinct().count() == 200
+    assert Notification.objects.values("user", "reminder_id", "scheduled_for").distinct().count() == 200
     assert not ReminderRule.objects.filter(next_fire_at__lte=now).exists()
 
 
@@ -260,7 +261,7 @@ def test_a_worker_killed_mid_batch_loses_nothing() -> None:
     _wait_for_backend_gone()
     assert dispatch_due(now=now).fired == 30
     assert dispatch_due(now=now).fired == 0
-    assert Notification.objects.values("rule", "scheduled_for").distinct().count() == 30
+    assert Notification.objects.values("user", "reminder_id", "scheduled_for").distinct().count() == 30
 
 
 def _database_url() -> str:

@@ -6,8 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from diary.accounts.models import User
-from reminders.inbox import notification_notify
-from reminders.models import Notification
+from diary.notifications.inbox import notification_notify
+from diary.notifications.models import Notification
 from tests.conftest import assert_error, client_for
 from tests.diary.sync.helpers import changes, pull, push
 

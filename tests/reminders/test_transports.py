@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from reminders.delivery import registry
-from reminders.delivery.apns import ApnsTransport, ProviderToken
-from reminders.delivery.base import PermanentPushError, PushMessage, PushTarget, TransientPushError
-from reminders.delivery.fcm import FcmTransport
-from reminders.delivery.webpush import WebPushTransport, load_vapid_key
+from diary.notifications.delivery import registry
+from diary.notifications.delivery.apns import ApnsTransport, ProviderToken
+from diary.notifications.delivery.base import PermanentPushError, PushMessage, PushTarget, TransientPushError
+from diary.notifications.delivery.fcm import FcmTransport
+from diary.notifications.delivery.webpush import WebPushTransport, load_vapid_key
 from tests.support.pushservers import (
     ApnsServer,
     FcmServer,

@@ -11,10 +11,11 @@ from rest_framework.test import APIClient
 from diary.alerts.models import Alert
 from diary.alerts.tables import ALERTS
 from diary.core.fields import datetime_to_ms
+from diary.notifications.models import Notification
+from diary.notifications.tables import NOTIFICATIONS
 from diary.sync.models import SyncState
 from diary.sync.writes import server_rows_create
-from reminders.models import Notification, ReminderRule
-from reminders.tables import NOTIFICATIONS
+from reminders.models import ReminderRule
 from tests.diary.sync.helpers import changes, pull, push
 
 pytestmark = pytest.mark.django_db

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from diary.accounts.models import User
 from diary.core.errors import DomainValidationError
+from diary.notifications.delivery.registry import transport_for
+from diary.notifications.models import Device
 from diary.sync.sequence import new_uid
-from reminders.delivery.registry import transport_for
-from reminders.models import Device
 
 MAX_DEVICES = 20
 _FCM_TOKEN = re.compile(r"^[A-Za-z0-9:_\-.]{16,4096}$")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -21,12 +22,15 @@ from django.utils import timezone
 from backend.breaker import wake
 from diary.accounts.models import User
 from diary.core.fields import REST
+from diary.notifications.models import Device, Notification, PushDelivery
+from diary.notifications.tables import NOTIFICATIONS
 from diary.sync.sequence import new_uid, sequence_claim_many, sequence_lock
 from diary.sync.writes import record_delete, record_write
-from reminders.models import Device, Notification, PushDelivery
-from reminders.tables import NOTIFICATIONS
 
 log = logging.getLogger(__name__)
+# The task that sends a batch (diary/notifications/tasks.py), sent by name: the tasks module imports
+# this one, so importing it back would be a cycle.
+PUSH_SEND_TASK = "diary.notifications.tasks.push_send"
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,6 @@ class NewNotification:
     title: str
     body: str
     scheduled_for: dt.datetime
-    rule_id: int | None = None
     reminder_id: str | None = None
     alert_id: str | None = None
 
@@ -60,9 +63,8 @@ def notifications_create(*, items: list[NewNotification]) -> list[Notification]:
             firsts[item.user_id] += 1
             rows.append(
                 Notification(
-                    user_id=item.user_id, uid=new_uid(), seq=seq, kind=item.kind, rule_id=item.rule_id,
-                    reminder_id=item.reminder_id, alert_id=item.alert_id, title=item.title[:200], body=item.body,
-                    scheduled_for=item.scheduled_for,
+                    user_id=item.user_id, uid=new_uid(), seq=seq, kind=item.kind, reminder_id=item.reminder_id,
+                    alert_id=item.alert_id, title=item.title[:200], body=item.body, scheduled_for=item.scheduled_for,
                 )
             )  # fmt: skip
         made = _insert(rows)
@@ -70,8 +72,8 @@ def notifications_create(*, items: list[NewNotification]) -> list[Notification]:
     return made
 
 
-_COLUMNS = ("user_id", "uid", "seq", "kind", "rule_id", "reminder_id", "alert_id", "title", "body", "scheduled_for")
-_TYPES = ("bigint", "text", "bigint", "text", "bigint", "text", "text", "text", "text", "timestamptz")
+_COLUMNS = ("user_id", "uid", "seq", "kind", "reminder_id", "alert_id", "title", "body", "scheduled_for")
+_TYPES = ("bigint", "text", "bigint", "text", "text", "text", "text", "text", "timestamptz")
 
 
 def _insert(rows: list[Notification]) -> list[Notification]:
@@ -131,12 +133,11 @@ def deliveries_create(*, notifications: list[Notification]) -> list[int]:
 
 def publish_deliveries(ids: list[int], *, cooldown: bool = True) -> None:
     """Wake workers to send these pushes. Never raises: the sweeper takes them if this is lost."""
-    from reminders.tasks import push_send
-
     chunk = settings.PUSH_BATCH_SIZE
     for start in range(0, len(ids), chunk):
         batch = ids[start : start + chunk]
-        if not wake(partial(push_send.apply_async, args=[batch]), what=f"{len(batch)} pushes", cooldown=cooldown):
+        send = partial(current_app.send_task, PUSH_SEND_TASK, args=[batch])
+        if not wake(send, what=f"{len(batch)} pushes", cooldown=cooldown):
             return
 
 

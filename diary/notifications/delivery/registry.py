@@ -9,10 +9,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from reminders.delivery.apns import ApnsTransport
-from reminders.delivery.base import Transport
-from reminders.delivery.fcm import FcmTransport
-from reminders.delivery.webpush import WebPushTransport
+from diary.notifications.delivery.apns import ApnsTransport
+from diary.notifications.delivery.base import Transport
+from diary.notifications.delivery.fcm import FcmTransport
+from diary.notifications.delivery.webpush import WebPushTransport
 
 
 def _setting(name: str) -> Any:

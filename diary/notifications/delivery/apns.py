@@ -15,7 +15,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from reminders.delivery.base import (
+from diary.notifications.delivery.base import (
     TIMEOUT_S,
     PermanentPushError,
     PushMessage,

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from diary.notifications.models import Notification
 from diary.sync.sequence import sequence_claim, sequence_lock
-from reminders.models import Notification
 
 
 def notifications_prune(*, now: dt.datetime | None = None, chunk: int = 5000) -> int:

@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from diary.core.backoff import backoff_delay
 from diary.core.fields import datetime_to_ms
-from reminders.delivery.base import PermanentPushError, PushMessage, PushTarget, TransientPushError
-from reminders.delivery.registry import transport_for
-from reminders.devices import device_deactivate
-from reminders.models import Device, Notification, PushDelivery
+from diary.notifications.delivery.base import PermanentPushError, PushMessage, PushTarget, TransientPushError
+from diary.notifications.delivery.registry import transport_for
+from diary.notifications.devices import device_deactivate
+from diary.notifications.models import Device, Notification, PushDelivery
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8

@@ -11,7 +11,7 @@ from google.auth import exceptions as auth_exceptions
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
-from reminders.delivery.base import (
+from diary.notifications.delivery.base import (
     TIMEOUT_S,
     PermanentPushError,
     PushMessage,

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid, VapidException
 from pywebpush import WebPushException, webpush
 
-from reminders.delivery.base import (
+from diary.notifications.delivery.base import (
     TIMEOUT_S,
     PermanentPushError,
     PushMessage,
