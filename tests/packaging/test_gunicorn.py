@@ -17,8 +17,10 @@ import pytest
 
 from tests.packaging.files import (
     ROOT,
+    SECRET,
     command,
     dockerfile_cmd,
+    environment,
     final_stage,
     service,
 )
@@ -84,10 +86,11 @@ def _raw(port: int, request: bytes) -> bytes:
     return b"".join(chunks)
 
 
-def _serve(port: int, log: Path, *extra: str) -> subprocess.Popen[bytes]:
-    """gunicorn as the image runs it (the config file, one sync worker) on loopback, test settings."""
+def _serve(port: int, log: Path, *extra: str, settings: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """gunicorn as the image runs it (the config file, one sync worker) on loopback; test settings
+    unless ``settings`` gives others."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "backend.settings.test", "DATABASE_URL": _database_url(),
-           "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "json"}  # fmt: skip
+           "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "json", **(settings or {})}  # fmt: skip
     env.pop("GUNICORN_CMD_ARGS", None)
     cmd = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "backend.wsgi:application",
            "--bind", f"127.0.0.1:{port}", "--workers", "1", *extra]  # fmt: skip
@@ -96,7 +99,7 @@ def _serve(port: int, log: Path, *extra: str) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert proc.poll() is None, log.read_text()[-3000:]
-        if b" 200 OK" in _try(port, b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n"):
+        if _try(port, b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n").startswith(b"HTTP/"):
             return proc
         time.sleep(0.2)
     proc.kill()
@@ -156,16 +159,31 @@ def test_gunicorn_with_its_config_never_logs_a_query_string(tmp_path: Path, acce
 
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_the_image_health_probe_passes_against_gunicorn_and_fails_without_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("settings", ["test", "production"])
+def test_the_image_health_probe_passes_against_gunicorn_and_fails_without_it(tmp_path: Path, settings: str) -> None:
+    """Production answers only its ALLOWED_HOSTS and redirects plain HTTP: the probe asks as the TLS
+    proxy would (the first allowed host, X-Forwarded-Proto), where a bare request gets a 400."""
     probe = json.loads(next(a for i, a in final_stage() if i == "HEALTHCHECK").partition("CMD ")[2])
     probe = [sys.executable if probe[0] == "python" else probe[0], *probe[1:]]
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "ALLOWED_HOSTS"}
-    proc = _serve(port, tmp_path / "gunicorn.log")
+    production = {
+        **environment(service("web", {"DJANGO_SECRET_KEY": SECRET})),
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
+        "ALLOWED_HOSTS": ".diary.example.org,other.example.org",
+        "SECURE_SSL_REDIRECT": "true",
+        "DIARY_VAR_DIR": str(tmp_path),
+    }
+    chosen = production if settings == "production" else {}
+    proc = _serve(port, tmp_path / "gunicorn.log", settings=chosen)
     try:
-        up = subprocess.run(probe, cwd=ROOT, env={**env, "PORT": str(port)}, capture_output=True, text=True, timeout=30)
+        probe_env = {**env, **chosen, "PORT": str(port)}
+        up = subprocess.run(probe, cwd=ROOT, env=probe_env, capture_output=True, text=True, timeout=30)
+        bare = _raw(port, b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
     finally:
         _stop(proc)
-    assert up.returncode == 0 and up.stdout.startswith("200 "), up
-    down = subprocess.run(probe, cwd=ROOT, env={**env, "PORT": str(port)}, capture_output=True, text=True, timeout=30)
+    assert up.returncode == 0 and up.stdout.startswith("200 "), (up, (tmp_path / "gunicorn.log").read_text()[-3000:])
+    assert bare.startswith(b"HTTP/1.0 400" if settings == "production" else b"HTTP/1.0 200"), bare[:200]
+    down = subprocess.run(probe, cwd=ROOT, env=probe_env, capture_output=True, text=True, timeout=30)
     assert down.returncode == 1 and "unreachable" in down.stdout, down
