@@ -45,10 +45,10 @@ def stored_rows(table: TableDef, user_id: int, ids: list[str]) -> dict[str, Stor
     return found
 
 
-def table_plan(
+def client_owned_plan(
     *, table: TableDef, user: User, last_pulled_at: int, sections: Mapping[str, list[Any]], outcome: Outcome
 ) -> TableChanges:
-    """The changes a push makes to one client-owned table (server-owned ones: ``server_owned``)."""
+    """The changes a push makes to one client-owned table (server-owned ones: ``server_owned_plan``)."""
     plan = TableChanges(table)
     upserts: dict[str, dict[str, Any]] = {}
     for key in ("created", "updated"):

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from diary.accounts.models import User
-from diary.sync.push.plan import Outcome, table_plan
+from diary.sync.push.plan import Outcome, client_owned_plan
 from diary.sync.push.server_owned import server_owned_plan
 from diary.sync.registry import SYNCED
 from diary.sync.sequence import sequence_lock
@@ -29,7 +29,7 @@ def sync_push(*, user: User, last_pulled_at: int, changes: Mapping[str, Mapping[
     with transaction.atomic():
         sequence_lock(user_id=user.pk)  # lock order: the person's sequence row before any of their rows (rule 1)
         plans = [
-            (server_owned_plan if SYNCED[name].server_owned else table_plan)(
+            (server_owned_plan if SYNCED[name].server_owned else client_owned_plan)(
                 table=SYNCED[name], user=user, last_pulled_at=last_pulled_at, sections=sections, outcome=outcome
             )
             for name, sections in changes.items()
