@@ -8,7 +8,9 @@ above its value. The rules and their numbers are in ``catalogue``, their words i
 Days are local days: an episode's day is ``started_at`` in the episode's own ``tz`` (``local_day``); a
 check-in's is its date. "In 7 days" means the 7 local days ending with ``today`` inclusive
 (``today - 6 .. today``); 14 and 28 days likewise. ``history_start`` says how far back the caller must
-load episodes: a rule that needs a longer history (a trend) must widen it there.
+load episodes: a rule that needs a longer history (a trend) must widen it there. Which days are
+"today" for a person (``days.window_todays``) and when a diary covers a trend's earlier period
+(``diary_covers``) are defined below and in ``days``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from diary.alerts import texts
-from diary.alerts.catalogue import HIGH, SEVERITIES, SEVERITY_RANK, SYMPTOM_RULES, WATCH, Thresholds
+from diary.alerts.catalogue import HIGH, RULES, SEVERITIES, SEVERITY_RANK, SYMPTOM_RULES, WATCH, Thresholds
 from diary.vocab import BODY_REGIONS
 
 WEEK_DAYS: Final = 7  # frequent, persistent_pain, fluid_changes
@@ -167,9 +169,12 @@ def _long(ep: EpisodeFacts, seconds: int, threshold_min: int, severity: str) -> 
 class _Window:
     """Per-day counts of the episodes, so each rule reads days instead of episodes."""
 
-    def __init__(self, episodes: Sequence[EpisodeFacts], t: Thresholds, today: dt.date) -> None:
+    def __init__(
+        self, episodes: Sequence[EpisodeFacts], t: Thresholds, today: dt.date, diary_start: dt.date | None
+    ) -> None:
         self.t = t
         self.today = today
+        self.diary_start = diary_start
         self.per_day: Counter[dt.date] = Counter()
         self.painful: Counter[dt.date] = Counter()
         self.lingering: Counter[dt.date] = Counter()
@@ -205,8 +210,12 @@ class _Window:
 
         Only days whose 7-day window lies inside ``history_start`` count, so the answer depends on the
         episodes the caller must load and on nothing older (it is at least ``persistent_days`` long).
+        Nor does a day before the diary began (its first episode, or ``diary_start`` if later): "held
+        for 14 days" means 14 days of real diary, never days before the person kept one.
         """
         earliest = max(history_start(self.t, self.today) + dt.timedelta(days=WEEK_DAYS - 1), self.first_day)
+        if self.diary_start is not None:
+            earliest = max(earliest, self.diary_start)
         n = 0
         day = self.today
         while day >= earliest and self.frequent_holds(day):
@@ -216,13 +225,21 @@ class _Window:
 
 
 def window_findings(
-    episodes: Sequence[EpisodeFacts], checkins: Sequence[CheckinFacts], t: Thresholds, today: dt.date
+    episodes: Sequence[EpisodeFacts],
+    checkins: Sequence[CheckinFacts],
+    t: Thresholds,
+    today: dt.date,
+    *,
+    diary_start: dt.date | None,
 ) -> list[Finding]:
-    """The window red flags as of the person's local ``today``; at most one finding per rule.
+    """The window red flags as of the local ``today``; at most one finding per rule.
 
-    Pass every episode from ``history_start(t, today)`` on (extra ones are ignored by day).
+    Pass every episode from ``history_start(t, today)`` on (extra ones are ignored by day), and
+    ``diary_start``: the first local day of the person's diary, or any day on or before every day
+    ``diary_covers`` is asked about (None: an empty diary). It has no default on purpose: a caller
+    that forgot it must not get a trend alarm on a diary that does not reach back.
     """
-    w = _Window(episodes, t, today)
+    w = _Window(episodes, t, today, diary_start)
     found = [
         _persistent_pain(w),
         _frequent(w),
@@ -231,6 +248,24 @@ def window_findings(
         _widespread_twitching(w),
     ]
     return [f for f in found if f is not None]
+
+
+def window_findings_as_of(
+    episodes: Sequence[EpisodeFacts],
+    checkins: Sequence[CheckinFacts],
+    t: Thresholds,
+    todays: Iterable[dt.date],
+    *,
+    diary_start: dt.date | None,
+) -> list[Finding]:
+    """The window red flags judged as of each of ``todays`` (``days.window_todays``): a rule fires if
+    it holds as of any of them, and its finding is the one as of the latest such day. Load episodes
+    from ``history_start`` of the earliest day."""
+    chosen: dict[str, Finding] = {}
+    for today in sorted(set(todays), reverse=True):
+        for f in window_findings(episodes, checkins, t, today, diary_start=diary_start):
+            chosen.setdefault(f.rule, f)
+    return sorted(chosen.values(), key=lambda f: RULES.index(f.rule))
 
 
 def _persistent_pain(w: _Window) -> Finding | None:
@@ -279,6 +314,36 @@ def _frequent(w: _Window) -> Finding | None:
 # The trend: "a significant rising trend over 28 days" (DOMAIN.md ``persistent``).
 
 
+def trend_earlier_start(today: dt.date) -> dt.date:
+    """The first local day of the trend's earlier period: 27 days before ``today``."""
+    return today - dt.timedelta(days=2 * TREND_HALF_DAYS - 1)
+
+
+def diary_covers(diary_start: dt.date | None, day: dt.date) -> bool:
+    """Whether the person's diary covers ``day``: their first entry (an episode, by its own local day,
+    or a check-in, by its date; live ones only) is on or before it.
+
+    A trend compares the last 14 days with the 14 before; "0 before" means something only if the
+    person was keeping the diary then. What counts as keeping it:
+
+    - An entry on or before the earlier period's first day: yes, even if the account is younger (an
+      episode imported through sync carries its own ``started_at``; the diary is the entries, not
+      the account). A check-in counts: a person checking in daily and logging no episode has shown
+      a real zero.
+    - An account created long ago with no entry until recently: no. Registration is not diary
+      keeping; the 0 before is "not logging yet", not "no contractions", and "5 after 0" would be
+      exactly the false "see a specialist" alarm of issue 14. Account age is therefore neither
+      needed nor enough.
+    - Gaps after the first entry count as real zeros: a person who has been logging is trusted
+      to log.
+
+    Uncovered, the trend stays quiet. Nothing urgent is lost by that: every per-episode rule, and
+    ``frequent`` and the "held 14 days" branch of ``persistent`` (which needs 14 days of real diary,
+    see ``_Window.streak``), still judge the new person's entries.
+    """
+    return diary_start is not None and diary_start <= day
+
+
 def binomial_upper_tail(successes: int, trials: int) -> float:
     """P(X >= successes) for X ~ Binomial(trials, 1/2): the one-sided exact test of a rise."""
     if successes <= 0:
@@ -300,10 +365,11 @@ def _persistent(w: _Window) -> Finding | None:
     streak = w.streak()
     earlier, recent = trend_counts(w)
     p = binomial_upper_tail(recent, earlier + recent)
+    covered = diary_covers(w.diary_start, trend_earlier_start(w.today))
     reasons = []
     if streak >= t.persistent_days:
         reasons.append(texts.frequent_streak(streak, t.persistent_days))
-    rising = recent > earlier and p < TREND_ALPHA
+    rising = covered and recent > earlier and p < TREND_ALPHA
     if rising:
         reasons.append(texts.rising_trend(recent, earlier, TREND_HALF_DAYS, p, TREND_ALPHA))
     if not reasons:
@@ -316,6 +382,7 @@ def _persistent(w: _Window) -> Finding | None:
         "p_value": p,
         "alpha": TREND_ALPHA,
         "rising": rising,
+        "trend_covered": covered,
     }
     return _finding("persistent", HIGH, texts.because(reasons), numbers)
 

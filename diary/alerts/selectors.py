@@ -1,20 +1,27 @@
 """Reads for red-flag evaluation: diary rows turned into the plain facts ``evaluation`` takes.
 
-How far back the window rules look (``history_start``) and which day is the person's today are
-decided here, so a rule that needs a longer history, or another notion of a local day, starts here.
+How far back the window rules look (``history_start``), which days are the person's today
+(``days.window_todays``) and whether the diary reaches back far enough for a trend
+(``evaluation.diary_covers``) are decided here, so a rule that needs a longer history, or another
+notion of a local day, starts here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Final
 
 from diary.accounts.models import User
-from diary.alerts.catalogue import Thresholds
-from diary.alerts.evaluation import CheckinFacts, EpisodeFacts, history_start
+from diary.alerts.catalogue import BOUNDS, Thresholds
+from diary.alerts.days import earth_days, window_todays
+from diary.alerts.evaluation import CheckinFacts, EpisodeFacts, history_start, local_day, trend_earlier_start
 from diary.checkins.models import CheckIn
 from diary.core.fields import zone
 from diary.episodes.models import Episode
+
+# The longest history any clinician's thresholds can make the window rules read.
+LONGEST_HISTORY: Final = Thresholds(persistent_days=BOUNDS["persistent_days"][1])
 
 
 def episode_facts(e: Episode) -> EpisodeFacts:
@@ -26,24 +33,74 @@ def episode_facts(e: Episode) -> EpisodeFacts:
 
 @dataclass(frozen=True)
 class WindowFacts:
-    today: dt.date  # the person's local today (their current zone)
-    episodes: list[EpisodeFacts]  # live episodes from history_start (and a day of slack) on
-    checkins: list[CheckinFacts]  # live check-ins of the last 7 local days
+    todays: tuple[dt.date, ...]  # the days the rules are judged as of (days.window_todays), oldest first
+    episodes: list[EpisodeFacts]  # live episodes from history_start of the earliest today (and a day of slack) on
+    checkins: list[CheckinFacts]  # live check-ins of the last 7 local days of the earliest today on
+    diary_start: dt.date | None  # the diary's first day, or a day proven early enough (None: empty diary)
+
+
+def window_reads_since(thresholds: Thresholds, now: dt.datetime) -> tuple[dt.datetime, dt.date]:
+    """(episodes from this instant, check-ins from this date): what the window rules read as of ``now``
+    for any day that is today somewhere on Earth. The instant is a day before the first local day at
+    UTC midnight: an episode's local day is at most 14 hours from its UTC date."""
+    earliest, _ = earth_days(now)
+    first = history_start(thresholds, earliest)
+    since = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    return since, earliest - dt.timedelta(days=6)
 
 
 def window_facts(user: User, thresholds: Thresholds, now: dt.datetime) -> WindowFacts:
-    """What ``window_findings`` needs as of ``now``: two queries, bounded by the history it reads."""
-    today = now.astimezone(zone(user.current_timezone)).date()
-    first = history_start(thresholds, today)
-    since = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)  # zones: a day of slack
+    """What ``window_findings_as_of`` needs as of ``now``: two queries bounded by the history it reads,
+    and a third only when those do not show that the diary reaches back far enough for a trend."""
+    since, checkins_from = window_reads_since(thresholds, now)
     episodes = [
         episode_facts(e)
         for e in Episode.objects.filter(user_id=user.pk, deleted_at__isnull=True, started_at__gte=since)
     ]
     checkins = [
         CheckinFacts(day=c.date, fluid_changes=c.fluid_changes)
-        for c in CheckIn.objects.filter(
-            user_id=user.pk, deleted_at__isnull=True, date__gte=today - dt.timedelta(days=6)
-        )
+        for c in CheckIn.objects.filter(user_id=user.pk, deleted_at__isnull=True, date__gte=checkins_from)
     ]
-    return WindowFacts(today=today, episodes=episodes, checkins=checkins)
+    zones = [user.timezone, user.home_timezone, user.device_timezone, *{e.tz for e in episodes}]
+    todays = window_todays(now, zones, [c.day for c in checkins])
+    return WindowFacts(
+        todays=todays, episodes=episodes, checkins=checkins, diary_start=_diary_start(user, episodes, checkins, todays)
+    )
+
+
+def sweep_people(now: dt.datetime) -> list[int]:
+    """Who the daily sweep re-evaluates: everyone with a live entry the window rules could read as of
+    ``now`` under the longest history any clinician can set (34 local days for ``persistent`` held
+    28 days; the sweep used to stop at 28 x 24 hours), as of every day that is today somewhere."""
+    since, checkins_from = window_reads_since(LONGEST_HISTORY, now)
+    episodes = Episode.objects.filter(started_at__gte=since, deleted_at__isnull=True)
+    checkins = CheckIn.objects.filter(date__gte=checkins_from, deleted_at__isnull=True)
+    return sorted(set(episodes.values_list("user_id", flat=True)) | set(checkins.values_list("user_id", flat=True)))
+
+
+def _diary_start(
+    user: User, episodes: list[EpisodeFacts], checkins: list[CheckinFacts], todays: tuple[dt.date, ...]
+) -> dt.date | None:
+    """The first local day of the person's diary (live episodes by their own local day, check-ins by
+    date), read only as far as needed: if what is loaded already reaches the earliest trend's earlier
+    period, that day is early enough and nothing more is read."""
+    loaded = min([local_day(e) for e in episodes] + [c.day for c in checkins], default=None)
+    if loaded is not None and loaded <= trend_earlier_start(todays[0]):
+        return loaded
+    first_episode = (
+        Episode.objects.filter(user_id=user.pk, deleted_at__isnull=True)
+        .order_by("started_at")
+        .values_list("started_at", "tz")
+        .first()
+    )
+    first_checkin = (
+        CheckIn.objects.filter(user_id=user.pk, deleted_at__isnull=True)
+        .order_by("date")
+        .values_list("date", flat=True)
+        .first()
+    )
+    days = [d for d in (loaded, first_checkin) if d is not None]
+    if first_episode is not None:
+        started_at, tz = first_episode
+        days.append(started_at.astimezone(zone(tz)).date())
+    return min(days, default=None)

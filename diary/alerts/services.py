@@ -17,7 +17,8 @@ from django.utils import timezone
 from diary.accounts.models import User
 from diary.alerts import texts
 from diary.alerts.catalogue import SEVERITY_RANK, URGENT, Thresholds
-from diary.alerts.evaluation import Finding, episode_findings, window_findings
+from diary.alerts.days import is_backlog
+from diary.alerts.evaluation import Finding, episode_findings, window_findings_as_of
 from diary.alerts.models import Alert
 from diary.alerts.selectors import episode_facts, window_facts
 from diary.alerts.tables import ALERTS
@@ -32,9 +33,6 @@ LADDER_EVERY = dt.timedelta(minutes=15)
 LADDER_MAX_REPEATS = 4
 CONTACT_AFTER = dt.timedelta(minutes=15)
 WINDOW_DEDUPE = dt.timedelta(days=7)
-# Per-episode rules alert on episodes from the last 7 days; older ones (an offline backlog synced at
-# last) still count in the window rules but raise no alarm of their own.
-BACKLOG_AGE = dt.timedelta(days=7)
 _SYNCED = ["rule", "severity", "title", "guidance", "status", "opened_at", "acknowledged_at"]
 
 
@@ -60,8 +58,8 @@ def alerts_evaluate(*, user_id: int, episode_uids: Iterable[str] = (), now: dt.d
             }
             for uid in uids:
                 episode = live.get(uid)
-                if episode is not None and episode.started_at < now - BACKLOG_AGE:
-                    continue  # an old entry arriving from an offline backlog: history, not an emergency
+                if episode is not None and is_backlog(episode.started_at, episode.tz, now):
+                    continue  # before the last 7 local days (an offline backlog): history, not an emergency
                 findings = episode_findings(episode_facts(episode), thresholds, now) if episode else []
                 for f in findings:
                     alert = existing.get((uid, f.rule))
@@ -121,7 +119,9 @@ def _recent(user_id: int, rule: str, now: dt.datetime) -> bool:
 
 def _window(user: User, thresholds: Thresholds, now: dt.datetime) -> list[Finding]:
     facts = window_facts(user, thresholds, now)
-    return window_findings(facts.episodes, facts.checkins, thresholds, facts.today)
+    return window_findings_as_of(
+        facts.episodes, facts.checkins, thresholds, facts.todays, diary_start=facts.diary_start
+    )
 
 
 def _escalate_start(alert: Alert, user: User, now: dt.datetime) -> None:

@@ -8,10 +8,14 @@ from celery import shared_task
 from django.utils import timezone
 
 from diary.alerts.ladder import ladder_step
+from diary.alerts.selectors import sweep_people
 from diary.alerts.services import alerts_evaluate
 from diary.episodes.models import Episode
 
 SWEEP_CHUNK = 500
+# Elapsed time, not local days: an ongoing episode's long_episode alert can rise until the episode is
+# as old as the longest tunable long_high_min (8 hours); a day leaves room for missed beats.
+ONGOING_LOOKBACK = dt.timedelta(days=1)
 
 
 @shared_task(name="diary.alerts.tasks.alerts_ladder", ignore_result=True)
@@ -23,7 +27,7 @@ def alerts_ladder() -> int:
 @shared_task(name="diary.alerts.tasks.alerts_ongoing", ignore_result=True)
 def alerts_ongoing() -> int:
     """Beat, every 5 minutes: episodes still going on are flagged while they last (long_episode)."""
-    since = timezone.now() - dt.timedelta(days=1)
+    since = timezone.now() - ONGOING_LOOKBACK
     rows = Episode.objects.filter(duration_s__isnull=True, deleted_at__isnull=True, started_at__gte=since)
     by_user: dict[int, list[str]] = {}
     for user_id, uid in rows.values_list("user_id", "uid"):
@@ -35,11 +39,8 @@ def alerts_ongoing() -> int:
 
 @shared_task(name="diary.alerts.tasks.alerts_sweep", ignore_result=True)
 def alerts_sweep() -> int:
-    """Beat, daily: window rules for everyone with recent entries, fanned out in chunks."""
-    since = timezone.now() - dt.timedelta(days=28)
-    people = sorted(
-        set(Episode.objects.filter(started_at__gte=since, deleted_at__isnull=True).values_list("user_id", flat=True))
-    )
+    """Beat, daily: window rules for everyone with entries the rules read, fanned out in chunks."""
+    people = sweep_people(timezone.now())
     for start in range(0, len(people), SWEEP_CHUNK):
         alerts_sweep_chunk.delay(people[start : start + SWEEP_CHUNK])
     return len(people)

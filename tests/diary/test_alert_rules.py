@@ -48,6 +48,7 @@ from diary.alerts.evaluation import (
 from diary.alerts.texts import TEXTS, format_duration
 
 TODAY = dt.date(2024, 4, 9)
+KEPT_SINCE = TODAY - dt.timedelta(days=60)  # the diary's first day unless a test says otherwise: two months back
 NOW = dt.datetime(2024, 4, 9, 12, 0, tzinfo=ZoneInfo("Australia/Adelaide"))
 ADL = "Australia/Adelaide"
 LA = "America/Los_Angeles"
@@ -110,8 +111,9 @@ def window(
     checkins: Sequence[CheckinFacts] = (),
     t: Thresholds = DEFAULT,
     today: dt.date = TODAY,
+    diary_start: dt.date | None = KEPT_SINCE,
 ) -> dict[str, Finding]:
-    found = by_rule(window_findings(episodes, checkins, t, today))
+    found = by_rule(window_findings(episodes, checkins, t, today, diary_start=diary_start))
     assert all(f.episode_uid is None for f in found.values())
     return found
 
@@ -720,7 +722,7 @@ def keys(findings: Iterable[Finding]) -> dict[tuple[str, str | None], int]:
 
 
 def all_findings(episodes: Sequence[EpisodeFacts], rows: Sequence[CheckinFacts], t: Thresholds) -> list[Finding]:
-    out = window_findings(episodes, rows, t, TODAY)
+    out = window_findings(episodes, rows, t, TODAY, diary_start=KEPT_SINCE)
     for e in episodes:
         out += episode_findings(e, t, NOW)
     return out
@@ -767,7 +769,7 @@ def test_window_findings_need_only_the_history_from_history_start(
     start = history_start(t, TODAY)
     kept = [e for e in episodes if local_day(e) >= start]
     assert window(kept, rows, t) == window(episodes, rows, t)
-    for f in window_findings(episodes, rows, t, TODAY):
+    for f in window_findings(episodes, rows, t, TODAY, diary_start=KEPT_SINCE):
         assert f.rule in WINDOW_RULES and f.severity in SEVERITIES[f.rule]
         assert (f.title, f.guidance) == (TEXTS[f.rule].title, TEXTS[f.rule].guidance)
         assert any(ch.isdigit() for ch in f.evidence)
