@@ -9,6 +9,9 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
+from backend.celery import app
+from diary.outbox.models import OutboxEvent
+
 log = logging.getLogger(__name__)
 BROKER_TIMEOUT_S = 1.0
 
@@ -25,8 +28,6 @@ def _database() -> str:
 
 
 def _broker() -> str:
-    from backend.celery import app
-
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_S)
@@ -38,8 +39,6 @@ def _broker() -> str:
 
 def _outbox_lag_s() -> float | None:
     """Age of the oldest unprocessed outbox intent (work that waits: a broker or worker problem)."""
-    from diary.outbox.models import OutboxEvent
-
     try:
         pending = OutboxEvent.objects.filter(processed_at__isnull=True).order_by("available_at")
         first = pending.values_list("available_at", flat=True).first()

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backend import health, views
-from diary.sharing import web as clinician_web
+from diary.clinician import web as clinician_web
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -19,6 +19,7 @@ from diary.accounts.services import user_make_clinician, user_register
 from diary.checkins.services import checkin_put
 from diary.core.fields import zone
 from diary.episodes.services import episode_put
+from diary.sharing.services import share_invite, share_redeem
 
 DEMO_TZ = "Europe/Berlin"
 
@@ -88,7 +89,6 @@ def seed_demo(*, days: int = 90, today: dt.date | None = None) -> DemoLogins:
                 if dt.datetime.fromisoformat(str(data["started_at"])) < dt.datetime.now(tz):
                     episode_put(user=person, uid=f"demo{n:05d}", data=data)
     # The person shares everything but free-text notes with the demo clinician.
-    from diary.sharing.services import share_invite, share_redeem
 
     _, code = share_invite(patient=person, data={"scopes": ["episodes", "checkins", "insights", "alerts"]})
     share_redeem(clinician=clinician, code=code)

@@ -4,13 +4,13 @@ from diary.accounts import api as accounts
 from diary.alerts import api as alerts
 from diary.checkins import api as checkins
 from diary.checkins import water_api as water
+from diary.clinician import api as clinician
 from diary.core.api import slash_optional as p
 from diary.episodes import api as episodes
 from diary.notifications import api as notifications
 from diary.patterns import api as patterns
 from diary.reports import api as reports
 from diary.sharing import api as sharing
-from diary.sharing import clinician_api as clinician
 from diary.sync import api as sync
 from reminders import api as reminders
 

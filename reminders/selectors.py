@@ -12,6 +12,7 @@ from django.utils import timezone
 from diary.accounts.models import User
 from diary.checkins.models import CheckIn
 from diary.core.fields import zone
+from diary.patterns.selectors import low_water_linked_among
 from reminders.models import ReminderRule
 from reminders.timing import is_adaptive
 
@@ -35,7 +36,6 @@ def adaptive_days_for(user_ids: Iterable[int], span: tuple[dt.date, dt.date]) ->
     """Thirsty days per person in one query each (the dispatcher asks for a whole batch): check-ins
     saying hot weather or vigorous exercise, and every day for people whose insights link low water
     to their episodes."""
-    from diary.patterns.selectors import low_water_linked_among
 
     user_ids = list(user_ids)
     found: dict[int, set[dt.date]] = {}

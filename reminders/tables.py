@@ -9,16 +9,15 @@ from django.utils import timezone
 from diary.accounts.models import User
 from diary.sync.tables import TableDef
 from reminders.models import ReminderRule
+from reminders.selectors import adaptive_days
 from reminders.spec import REMINDER
+from reminders.timing import rule_next_fire
 
 MAX_RULES = 50
 
 
 def _schedule(values: dict[str, Any], user: User) -> dict[str, Any]:
     """Every write of a rule recomputes when it fires next (and drops a pending snooze)."""
-    from reminders.selectors import adaptive_days
-    from reminders.timing import rule_next_fire
-
     upcoming = rule_next_fire(values, user, after=timezone.now(), adaptive_days=adaptive_days(user, values))
     return {"next_fire_at": upcoming, "snooze_until": None}
 

@@ -325,6 +325,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
         [str(BIN / "mypy")],
+        # One-way dependencies between layers ([tool.importlinter] in pyproject.toml).
+        [str(BIN / "lint-imports")],
         [str(PY), "manage.py", "makemigrations", "--check", "--dry-run"],
         # Security lint of the application code (configured in pyproject.toml [tool.bandit]).
         [str(BIN / "bandit"), "-q", "-c", "pyproject.toml", "-r", "backend", "diary", "reminders"],

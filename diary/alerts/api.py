@@ -16,10 +16,10 @@ from diary.alerts import services, thresholds
 from diary.alerts.catalogue import BOUNDS, THRESHOLD_NAMES
 from diary.alerts.models import Alert
 from diary.core.api import IsDiaryOwner, json_object
+from diary.core.errors import DomainValidationError
 from diary.core.openapi import ERRORS
 from diary.core.pagination import DiaryCursorPagination
-from diary.sharing.api import IsClinician
-from diary.sharing.clinician_api import clinician_share
+from diary.sharing.access import IsClinician, clinician_share
 
 
 def alert_to_rest(a: Alert) -> dict[str, Any]:
@@ -68,8 +68,6 @@ def _alerts(user_id: Any, request: Request) -> Any:
     status = request.query_params.get("status")
     if status is not None:
         if status not in ("open", "acknowledged", "resolved"):
-            from diary.core.errors import DomainValidationError
-
             raise DomainValidationError({"status": ["must be open, acknowledged or resolved"]})
         rows = rows.filter(status=status)
     return rows

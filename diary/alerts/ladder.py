@@ -18,6 +18,7 @@ from diary.accounts.models import User
 from diary.alerts import texts
 from diary.alerts.models import Alert
 from diary.alerts.services import LADDER_EVERY, LADDER_MAX_REPEATS
+from diary.notifications.inbox import notification_notify
 from diary.outbox.routes import ALERT_CONTACT
 from diary.outbox.services import outbox_enqueue
 from diary.sync.sequence import sequence_lock_free
@@ -46,8 +47,6 @@ def ladder_step(*, now: dt.datetime | None = None, batch_size: int = 200) -> int
 
 
 def _step(alert: Alert, now: dt.datetime) -> int:
-    from diary.notifications.inbox import notification_notify
-
     user: User = alert.user
     queued = 0
     if alert.status != "open":

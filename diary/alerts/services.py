@@ -24,6 +24,7 @@ from diary.alerts.selectors import episode_facts, window_facts
 from diary.alerts.tables import ALERTS
 from diary.alerts.thresholds import effective_thresholds
 from diary.episodes.models import Episode
+from diary.notifications.inbox import notification_notify
 from diary.outbox.routes import ALERT_CLINICIANS
 from diary.outbox.services import outbox_enqueue
 from diary.sync.sequence import sequence_lock
@@ -127,7 +128,6 @@ def _window(user: User, thresholds: Thresholds, now: dt.datetime) -> list[Findin
 def _escalate_start(alert: Alert, user: User, now: dt.datetime) -> None:
     """The first rung: the person at once (inbox + push); high and urgent: the sharing clinicians;
     urgent: repeats every 15 minutes and, if named, the emergency contact after 15 minutes."""
-    from diary.notifications.inbox import notification_notify
 
     body = texts.notification_body(alert.guidance, alert.evidence)
     notification_notify(user=user, kind="alert", title=alert.title, body=body, alert_id=alert.uid)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from diary.accounts.models import User
 from diary.checkins.models import CheckIn, WaterIntake
+from diary.checkins.services import CHECKINS
 from diary.core.errors import DomainValidationError
 from diary.core.fields import REST, Instant, Int, RecordSpec, Text, zone
 from diary.sync.sequence import ID_PATTERN, new_uid, sequence_lock
@@ -89,7 +90,6 @@ def water_delete(*, user: User, uid: str) -> None:
 def _sum_into_checkin(user: User, day: dt.date) -> None:
     total = WaterIntake.objects.filter(user_id=user.pk, day=day).aggregate(total=Sum("amount_ml"))["total"] or 0
     live = CheckIn.objects.filter(user_id=user.pk, uid=day.isoformat(), deleted_at__isnull=True).exists()
-    from diary.checkins.services import CHECKINS
 
     record_write(
         table=CHECKINS,

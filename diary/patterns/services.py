@@ -9,7 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from diary.accounts.models import User
+from diary.checkins.models import CheckIn
 from diary.core.fields import zone
+from diary.episodes.models import Episode
 from diary.outbox.routes import INSIGHTS_CHANGED
 from diary.outbox.services import outbox_enqueue
 from diary.patterns.analysis import ANALYSIS_VERSION, analyse
@@ -77,9 +79,6 @@ def insights_run_due(*, limit: int = 200) -> int:
 
 def insights_people(*, active_days: int = 90) -> list[int]:
     """People with an episode or check-in in the last ``active_days``: the nightly fan-out's list."""
-    from diary.checkins.models import CheckIn
-    from diary.episodes.models import Episode
-
     since = timezone.now() - dt.timedelta(days=active_days)
     episodes = Episode.objects.filter(started_at__gte=since, deleted_at__isnull=True).values_list("user_id", flat=True)
     checkins = CheckIn.objects.filter(date__gte=since.date(), deleted_at__isnull=True).values_list("user_id", flat=True)

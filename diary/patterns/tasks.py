@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from diary.accounts.models import User
 from diary.patterns import services
 
 CHUNK = 100
@@ -26,8 +27,6 @@ def insights_nightly() -> int:
 
 @shared_task(name="diary.patterns.tasks.insights_chunk", ignore_result=True)
 def insights_chunk(user_ids: list[int]) -> int:
-    from diary.accounts.models import User
-
     ran = 0
     for user in User.objects.filter(pk__in=user_ids, is_active=True, is_clinician=False):
         services.insights_run(user=user)

@@ -23,8 +23,7 @@ from diary.core.openapi import ERRORS
 from diary.episodes.models import Episode
 from diary.reports.csv_export import checkins_csv, episodes_csv
 from diary.reports.fhir_export import FHIR_JSON, bundle_json, diary_bundle
-from diary.sharing.api import IsClinician
-from diary.sharing.clinician_api import clinician_share
+from diary.sharing.access import IsClinician, clinician_share
 from diary.sharing.models import Share
 from diary.sharing.scoped import scoped_checkins, scoped_episodes
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,15 +15,8 @@ from diary.accounts.throttles import RedeemThrottle, RedeemUserThrottle
 from diary.core.api import IsDiaryOwner, json_object
 from diary.core.openapi import ERRORS
 from diary.sharing import selectors, services
+from diary.sharing.access import IsClinician
 from diary.sharing.models import AccessLog, Share
-
-
-class IsClinician(BasePermission):
-    message = "Only clinician accounts review shared diaries."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and getattr(user, "is_clinician", False))
 
 
 def share_to_rest(s: Share) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from diary.accounts.models import User
 from diary.core.errors import DomainValidationError
+from diary.notifications.inbox import notification_notify
 from diary.outbox.routes import SHARE_REVOKED
 from diary.outbox.services import topic_run
 from diary.sharing.models import Share
@@ -103,7 +104,6 @@ def share_redeem(*, clinician: User, code: object) -> Share:
     """
     if not isinstance(code, str) or not 8 <= len(code) <= 32:
         raise Http404
-    from diary.notifications.inbox import notification_notify
 
     with transaction.atomic():
         share = (

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -17,25 +16,13 @@ from rest_framework.views import APIView
 
 from diary.accounts.request_user import request_user
 from diary.checkins.render import checkin_to_rest
+from diary.clinician.triage import triage_rows
 from diary.core.openapi import ERRORS
 from diary.episodes.render import episode_to_rest
 from diary.patterns.openapi import SnapshotField
 from diary.patterns.selectors import insights_latest
-from diary.sharing.api import IsClinician
-from diary.sharing.models import Share
-from diary.sharing.scoped import access_record, redact, scoped_checkins, scoped_episodes
-from diary.sharing.selectors import share_for_clinician
-from diary.sharing.triage import triage_rows
-
-
-def clinician_share(request: Request | HttpRequest, pid: str, scope: str, what: str) -> Share:
-    """The clinician's active share ``pid`` with ``scope``, logged as one read of ``what``; else 404.
-    Every clinician read (API, page, export) resolves its share here."""
-    share = share_for_clinician(clinician=request_user(request), uid=pid, scope=scope)
-    if share is None:
-        raise Http404
-    access_record(share=share, what=what)
-    return share
+from diary.sharing.access import IsClinician, clinician_share
+from diary.sharing.scoped import redact, scoped_checkins, scoped_episodes
 
 
 class PatientListApi(APIView):

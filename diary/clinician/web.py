@@ -14,8 +14,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from diary.accounts.request_user import request_user
 from diary.accounts.totp import totp_check, totp_device, totp_uri
+from diary.clinician.triage import triage_rows
+from diary.reports.patient import patient_context
+from diary.reports.pdf import patient_pdf as render_pdf
+from diary.sharing.access import clinician_share
 from diary.sharing.services import share_redeem
-from diary.sharing.triage import triage_rows
 
 SESSION_KEY = "totp_user"
 View = Callable[..., HttpResponse]
@@ -81,9 +84,6 @@ def redeem(request: HttpRequest) -> HttpResponse:
 @clinician_page
 def patient(request: HttpRequest, pid: str) -> HttpResponse:
     """One patient: charts, the episode table (filter by kind and date) and alerts, within the share."""
-    from diary.reports.patient import patient_context
-    from diary.sharing.clinician_api import clinician_share
-
     share = clinician_share(request, pid, "episodes", "page")
     kind = request.GET.get("kind") or None
     try:
@@ -96,10 +96,6 @@ def patient(request: HttpRequest, pid: str) -> HttpResponse:
 @clinician_page
 def patient_pdf(request: HttpRequest, pid: str) -> HttpResponse:
     """The same page as a 1-2 page PDF for a consultation (WeasyPrint)."""
-    from diary.reports.patient import patient_context
-    from diary.reports.pdf import patient_pdf as render_pdf
-    from diary.sharing.clinician_api import clinician_share
-
     share = clinician_share(request, pid, "episodes", "pdf")
     response = HttpResponse(render_pdf(patient_context(share, rows=25)), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="diary-{share.uid}.pdf"'
