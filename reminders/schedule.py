@@ -21,7 +21,7 @@ land on the same instant fire once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -149,13 +149,3 @@ def next_fire(
                 return instant
         day += dt.timedelta(days=1)
     return None
-
-
-def fires_between(
-    schedule: Schedule, start: dt.datetime, end: dt.datetime, zone: ZoneInfo, interval_for: IntervalFor | None = None
-) -> Iterator[dt.datetime]:
-    """Every fire instant in ``(start, end]``, in order."""
-    current = next_fire(schedule, start, zone, interval_for)
-    while current is not None and current <= end:
-        yield current
-        current = next_fire(schedule, current, zone, interval_for)

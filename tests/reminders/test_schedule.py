@@ -23,7 +23,7 @@ import bisect
 import datetime as dt
 import functools
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -31,7 +31,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reminders.schedule import Schedule, fires_between, in_quiet_hours, next_fire
+from reminders.schedule import Schedule, in_quiet_hours, next_fire
+
+
+def fires_between(schedule: Schedule, start: dt.datetime, end: dt.datetime, zone: ZoneInfo) -> Iterator[dt.datetime]:
+    """Every fire instant in ``(start, end]``, in order: ``next_fire`` chained, as the dispatcher
+    chains it one firing at a time."""
+    current = next_fire(schedule, start, zone)
+    while current is not None and current <= end:
+        yield current
+        current = next_fire(schedule, current, zone)
+
 
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1)
