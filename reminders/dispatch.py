@@ -16,7 +16,7 @@ A killed worker rolls its batch back; the rules stay due and the next tick takes
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Max
@@ -35,8 +35,6 @@ from reminders.timing import adaptive_interval, is_adaptive, rule_next_fire, rul
 class DispatchResult:
     fired: int = 0  # inbox rows created
     skipped: int = 0  # hydration reminders skipped because water was logged within the interval
-    busy: int = 0  # rules left for the next tick because their person was locked
-    notification_ids: list[int] = field(default_factory=list)
 
 
 def dispatch_due(
@@ -60,7 +58,6 @@ def _dispatch_batch(*, now: dt.datetime, batch_size: int, result: DispatchResult
             return 0
         people = sequence_lock_free(user_ids=candidates)
         if not people:
-            result.busy += len(candidates)
             return 0  # everyone due is being written to: the next tick comes back for them
         rules = list(
             ReminderRule.objects.select_for_update(skip_locked=True, of=("self",))
@@ -105,7 +102,6 @@ def _fire(rules: list[ReminderRule], *, now: dt.datetime, result: DispatchResult
         )
     made = notifications_create(items=items)
     result.fired += len(made)
-    result.notification_ids.extend(n.pk for n in made)
     _save_schedule(rules)
 
 
