@@ -16,3 +16,12 @@ REST_FRAMEWORK = {
         "redeem_user": "1000/min",
     },
 }
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # The SQLite pass (scripts/dev.py test): a test database in a file, not in memory, so the tests
+    # that write from several threads meet WAL and the busy timeout as the embedded default does.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-diary.sqlite3")}  # noqa: F405
+    # A throwaway database needs no durability: no fsync per commit.
+    DATABASES["default"]["OPTIONS"]["init_command"] = (  # noqa: F405
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON;"
+    )
