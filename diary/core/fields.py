@@ -68,8 +68,13 @@ class Field:
     # Columns the client may never set (ignored on input, rendered on output).
     read_only: bool = False
     # The model attribute holding the column, when the wire name would mislead in Python (an alert's
-    # ``episode_id`` is an episode's uid, not a foreign key): the wire keeps ``name``.
+    # ``episode_id`` is an episode's uid, not a foreign key): the wire keeps ``name``. Read-only
+    # columns only: the write paths key cleaned values by wire name and store them as model fields.
     attr: str = ""
+
+    def __post_init__(self) -> None:
+        if self.attr and not self.read_only:
+            raise ValueError(f"{self.name}: a model attribute other than the wire name needs read_only")
 
     @property
     def model_attr(self) -> str:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from diary.core.fields import RAW, REST, CodeList, FieldError, Instant, Int, datetime_to_ms, ms_to_datetime
+from diary.core.fields import RAW, REST, CodeList, FieldError, Instant, Int, Text, datetime_to_ms, ms_to_datetime
 from diary.episodes.spec import EPISODE
 
 
@@ -93,3 +93,12 @@ def test_empty_strings_from_watermelondb_mean_not_set_on_the_sync_wire() -> None
     assert EPISODE.clean({**data, "notes": ""}, RAW)[0]["notes"] == ""  # text stays text
     assert "activity" in EPISODE.clean({**data, "activity": ""}, REST, strict=True)[1]  # REST stays strict
     assert "kind" in EPISODE.clean({**data, "kind": ""}, RAW)[1]  # a required code is still required
+
+
+def test_a_renamed_model_attribute_is_for_read_only_columns_only() -> None:
+    # Cleaned input is keyed by wire name and stored as model fields; a writable renamed column would
+    # be stored under the wrong name.
+    assert Text("episode_id", read_only=True, attr="episode_uid").model_attr == "episode_uid"
+    assert Text("title").model_attr == "title"
+    with pytest.raises(ValueError, match="read_only"):
+        Text("episode_id", attr="episode_uid")
