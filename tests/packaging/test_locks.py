@@ -77,10 +77,9 @@ def test_every_third_party_module_the_service_imports_is_a_declared_runtime_depe
     assert not missing, f"imported but not in pyproject.toml [project] dependencies: {missing}"
 
 
-# Declared ahead of the code that uses them, on purpose: aiosmtpd, a real SMTP server on loopback for
-# the mail tests of the next issue; import-linter, for the layer contracts ([tool.importlinter]) that
-# land separately. Take each out of this set once it is used.
-RESERVED_DEV_TOOLS = {"aiosmtpd", "import-linter"}
+# Declared ahead of the code that uses it, on purpose: a real SMTP server on loopback for the mail
+# tests of the next issue. Take it out of this set once a test imports it.
+RESERVED_DEV_TOOLS = {"aiosmtpd"}
 
 
 def test_the_declared_dev_tools_are_used() -> None:
