@@ -5,6 +5,7 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 from celery.signals import setup_logging
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
 
@@ -30,6 +31,18 @@ app.conf.beat_schedule = {
     },
     "sync-purge-tombstones": {"task": "diary.sync.tasks.sync_purge_tombstones", "schedule": crontab(hour=3, minute=17)},
 }
+
+# Beat's jobs (the reminder dispatcher, the sweepers) have a queue of their own, which every worker
+# consumes beside the default one (a worker started without -Q consumes every queue named here). On
+# one shared FIFO they waited behind every per-write wake-up: four busy clients queued minutes of
+# outbox tasks, and a reminder due meanwhile reached the inbox only when that backlog had drained.
+PERIODIC_QUEUE = "periodic"
+app.conf.task_queues = (
+    Queue(app.conf.task_default_queue, Exchange(app.conf.task_default_queue), routing_key=app.conf.task_default_queue),
+    Queue(PERIODIC_QUEUE, Exchange(PERIODIC_QUEUE), routing_key=PERIODIC_QUEUE),
+)
+for _entry in app.conf.beat_schedule.values():
+    _entry.setdefault("options", {})["queue"] = PERIODIC_QUEUE
 
 
 @setup_logging.connect
