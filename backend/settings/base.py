@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
+from kombu import Exchange, Queue
 
 from backend.settings import env as cfg
 
@@ -162,6 +163,15 @@ else:
         # Must exceed the longest task so Redis does not hand an unacked task to a second worker.
         "visibility_timeout": 3600,
     }
+# Two queues, both consumed by every worker that names none (``celery worker`` without ``-Q``: the
+# embedded default's, compose's, the tests' and the benchmarks'): red-flag evaluation goes to its own
+# queue so it never waits behind a backlog of insights, reminders and nightly work (ARCHITECTURE.md,
+# Flows 5; diary/outbox/routes.py URGENT says which handlers). Redis workers poll the queues in turn,
+# so an urgent message is taken within one message of arriving; a worker of its own (``-Q urgent``)
+# keeps it fast when every worker is busy.
+URGENT_QUEUE = "urgent"
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in (URGENT_QUEUE, "celery"))
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True

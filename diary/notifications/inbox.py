@@ -127,16 +127,20 @@ def deliveries_create(*, notifications: list[Notification]) -> list[int]:
         ]
         ids = [d.pk for d in PushDelivery.objects.bulk_create(pending, batch_size=2000)]
     if ids:
-        transaction.on_commit(lambda: publish_deliveries(ids))
+        # An alert's push goes to the urgent queue with the red-flag evaluation that raised it, so
+        # it never waits behind a backlog of reminders and insights (ARCHITECTURE.md, Flows 5).
+        urgent = any(n.kind == "alert" for n in notifications)
+        transaction.on_commit(lambda: publish_deliveries(ids, urgent=urgent))
     return ids
 
 
-def publish_deliveries(ids: list[int], *, cooldown: bool = True) -> None:
+def publish_deliveries(ids: list[int], *, cooldown: bool = True, urgent: bool = False) -> None:
     """Wake workers to send these pushes. Never raises: the sweeper takes them if this is lost."""
     chunk = settings.PUSH_BATCH_SIZE
+    queue = settings.URGENT_QUEUE if urgent else None  # None: the default queue
     for start in range(0, len(ids), chunk):
         batch = ids[start : start + chunk]
-        send = partial(current_app.send_task, PUSH_SEND_TASK, args=[batch])
+        send = partial(current_app.send_task, PUSH_SEND_TASK, args=[batch], queue=queue)
         if not wake(send, what=f"{len(batch)} pushes", cooldown=cooldown):
             return
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.checks import CheckMessage, Error
 from django.utils.module_loading import import_string
 
-from diary.outbox.routes import every_path
+from diary.outbox.routes import AFTER_COMMIT, URGENT, every_path
 
 
 def routes_resolve(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -21,4 +21,7 @@ def routes_resolve(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             continue
         if not callable(handler):
             errors.append(Error(f"outbox route {path!r} is not callable", id="outbox.E002"))
+    routed = {path for paths in AFTER_COMMIT.values() for path in paths}
+    for path in sorted(URGENT - routed):
+        errors.append(Error(f"urgent outbox handler {path!r} is not routed by any topic", id="outbox.E003"))
     return errors

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 
 class OutboxEvent(models.Model):
-    """Work a write asks for, committed in the same transaction as the write.
+    """Work a write asks one handler to do, committed in the same transaction as the write.
 
     A row is the durable intent; the Celery message is only a wake-up call. If the broker is down
     or a worker dies, the sweeper finds the row again, so work is delayed but never lost.
@@ -14,6 +14,10 @@ class OutboxEvent(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     topic = models.CharField(max_length=64)
+    # The one handler this row runs (a dotted path of routes.AFTER_COMMIT): one row per handler and
+    # write, so each handler runs, retries and fails on its own. Blank on rows written before
+    # handlers had rows of their own: processing such a row splits it into one row per handler.
+    handler = models.CharField(max_length=200, blank=True, default="", db_default="")
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
     # When the sweeper may (re)send it: after the on-commit publish had its chance, or after a
@@ -33,4 +37,4 @@ class OutboxEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.topic}#{self.pk}"
+        return f"{self.topic}#{self.pk} {self.handler}".rstrip()

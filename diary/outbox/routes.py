@@ -64,6 +64,13 @@ AFTER_COMMIT: dict[str, tuple[str, ...]] = {
     PASSWORD_RESET: ("diary.accounts.password_reset.reset_mail_send",),
 }
 
+# Red-flag evaluation: each of these handlers' rows is published before the other handlers' rows of
+# the same write, to the urgent Celery queue (settings.URGENT_QUEUE), ahead of insights and reminders.
+URGENT: frozenset[str] = frozenset({
+    "diary.alerts.handlers.episode_written",
+    "diary.alerts.handlers.checkin_written",
+})  # fmt: skip
+
 IN_TRANSACTION: dict[str, tuple[str, ...]] = {
     ACCOUNT_REGISTERED: ("reminders.handlers.account_registered",),
     ACCOUNT_SCHEDULE_CHANGED: ("reminders.handlers.account_schedule_changed",),
@@ -80,6 +87,19 @@ def _resolve(paths: tuple[str, ...]) -> tuple[Handler, ...]:
 def handlers_for(topic: str) -> tuple[Handler, ...]:
     """The handlers of an after-commit topic (none for a topic nobody routes)."""
     return _resolve(AFTER_COMMIT.get(topic, ()))
+
+
+def paths_for(topic: str) -> tuple[str, ...]:
+    """The handler paths of an after-commit topic, red-flag evaluation (``URGENT``) first: each
+    becomes an outbox row of its own, so one failing handler never holds back another."""
+    paths = AFTER_COMMIT.get(topic, ())
+    return tuple(sorted(paths, key=lambda path: path not in URGENT))  # stable: table order otherwise
+
+
+def handler_at(path: str) -> Handler:
+    """The handler an outbox row names (raises ImportError if the path no longer resolves)."""
+    (handler,) = _resolve((path,))
+    return handler
 
 
 def hooks_for(topic: str) -> tuple[Handler, ...]:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from backend.breaker import wake
 from diary.core.backoff import backoff_delay
 from diary.outbox.models import OutboxEvent
-from diary.outbox.routes import handlers_for, hooks_for
+from diary.outbox.routes import URGENT, handler_at, hooks_for, paths_for
 
 log = logging.getLogger(__name__)
 # The task that runs one event (diary/outbox/tasks.py), sent by name: the tasks module imports
@@ -24,10 +24,15 @@ log = logging.getLogger(__name__)
 DELIVER_TASK = "diary.outbox.tasks.outbox_deliver"
 
 
-def _publish(event_ids: list[int], *, cooldown: bool = True) -> None:
-    """Wake a worker. Never raises: a broker outage leaves the rows to the sweeper."""
-    for event_id in event_ids:
-        send = partial(current_app.send_task, DELIVER_TASK, args=[event_id])
+def _queue(handler: str) -> str | None:
+    return settings.URGENT_QUEUE if handler in URGENT else None  # None: the default queue
+
+
+def _publish(rows: list[tuple[int, str]], *, cooldown: bool = True) -> None:
+    """Wake a worker for each ``(event id, handler)``, red-flag evaluation to its own queue. Never
+    raises: a broker outage leaves the rows to the sweeper."""
+    for event_id, handler in rows:
+        send = partial(current_app.send_task, DELIVER_TASK, args=[event_id], queue=_queue(handler))
         if not wake(send, what=f"outbox event {event_id}", cooldown=cooldown):
             return
 
@@ -40,25 +45,51 @@ def topic_run(*, user_id: int, topic: str, payload: dict[str, Any]) -> None:
         handler(user_id, payload)
 
 
-def outbox_enqueue(*, user_id: int, topic: str, payloads: Iterable[dict[str, Any]]) -> list[int]:
-    """Record work for ``topic`` inside the caller's transaction; publish it after commit."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("outbox_enqueue must run inside the write's transaction")
+def _rows(
+    *, user_id: int, topic: str, payloads: list[dict[str, Any]], created_at: dt.datetime
+) -> list[tuple[int, str]]:
+    """One row per routed handler and payload, red-flag evaluation's first; published after commit
+    in that order."""
     later = timezone.now() + dt.timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
     events = OutboxEvent.objects.bulk_create(
-        [OutboxEvent(user_id=user_id, topic=topic, payload=p, available_at=later) for p in payloads]
+        [
+            OutboxEvent(
+                user_id=user_id, topic=topic, handler=path, payload=payload, created_at=created_at, available_at=later
+            )
+            for path in paths_for(topic)
+            for payload in payloads
+        ]
     )
-    ids = [e.pk for e in events]
-    if ids:
-        transaction.on_commit(lambda: _publish(ids))
-    return ids
+    rows = [(e.pk, e.handler) for e in events]
+    if rows:
+        transaction.on_commit(lambda: _publish(rows))
+    return rows
+
+
+def outbox_enqueue(*, user_id: int, topic: str, payloads: Iterable[dict[str, Any]]) -> list[int]:
+    """Record work for ``topic`` inside the caller's transaction: one row per handler the routing
+    table names and payload (a topic nobody routes records nothing); publish them after commit."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("outbox_enqueue must run inside the write's transaction")
+    rows = _rows(user_id=user_id, topic=topic, payloads=list(payloads), created_at=timezone.now())
+    return [event_id for event_id, _ in rows]
+
+
+def _split(event: OutboxEvent) -> None:
+    """A row from before handlers had rows of their own (blank ``handler``): replace it by one row
+    per handler its topic routes now, keeping its age; in the caller's transaction."""
+    _rows(user_id=event.user_id, topic=event.topic, payloads=[event.payload], created_at=event.created_at)
+    event.processed_at = timezone.now()
+    event.save(update_fields=["processed_at"])
 
 
 def outbox_process(*, event_id: int) -> bool:
-    """Run the handlers of one event once. Returns False if it was already done or is being done.
+    """Run the one handler of one row once. Returns False if it was already done, is being done or
+    failed (then it waits out its back-off: diary/core/backoff.py).
 
     The row lock (SKIP LOCKED) means two deliveries of the same message never run it twice at
-    once; ``processed_at`` means a redelivery after success does nothing.
+    once; ``processed_at`` means a redelivery after success does nothing. The other handlers of the
+    same write have rows of their own: this one failing holds none of them back.
     """
     with transaction.atomic():
         event = (
@@ -68,16 +99,18 @@ def outbox_process(*, event_id: int) -> bool:
         )
         if event is None:
             return False
+        if not event.handler:
+            _split(event)
+            return True
         try:
             with transaction.atomic():
-                for handler in handlers_for(event.topic):
-                    handler(event.user_id, event.payload)
+                handler_at(event.handler)(event.user_id, event.payload)
         except Exception as exc:
             event.attempts += 1
             event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             event.available_at = timezone.now() + backoff_delay(event.attempts)
             event.save(update_fields=["attempts", "last_error", "available_at"])
-            log.exception("outbox handler failed: event=%s topic=%s", event.pk, event.topic)
+            log.exception("outbox handler failed: event=%s handler=%s", event.pk, event.handler)
             return False
         event.processed_at = timezone.now()
         event.attempts += 1
@@ -85,20 +118,25 @@ def outbox_process(*, event_id: int) -> bool:
     return True
 
 
-def outbox_due(*, limit: int = 500) -> list[int]:
-    """Events whose wake-up was lost (broker down, worker killed) or whose back-off has passed."""
+def _due(limit: int) -> list[tuple[int, str]]:
     return list(
         OutboxEvent.objects.filter(processed_at__isnull=True, available_at__lte=timezone.now())
         .order_by("available_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "handler")[:limit]
     )
 
 
+def outbox_due(*, limit: int = 500) -> list[int]:
+    """Rows whose wake-up was lost (broker down, worker killed) or whose back-off has passed."""
+    return [event_id for event_id, _ in _due(limit)]
+
+
 def outbox_requeue(*, limit: int = 500) -> int:
-    ids = outbox_due(limit=limit)
-    if ids:
+    rows = _due(limit)
+    if rows:
         # Push the next sweep out so a slow worker is not sent the same rows every minute.
         later = timezone.now() + dt.timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
-        OutboxEvent.objects.filter(pk__in=ids, processed_at__isnull=True).update(available_at=later)
-        _publish(ids, cooldown=False)
-    return len(ids)
+        OutboxEvent.objects.filter(pk__in=[pk for pk, _ in rows], processed_at__isnull=True).update(available_at=later)
+        rows.sort(key=lambda row: row[1] not in URGENT)  # red-flag evaluation first here too
+        _publish(rows, cooldown=False)
+    return len(rows)

@@ -67,7 +67,9 @@ def _send(redis: PrivateRedis, event_id: int) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_survives_redis_restarting_while_a_task_runs(private_redis: PrivateRedis, tmp_path: Path) -> None:
     user = make_user()
-    busy = OutboxEvent.objects.create(user=user, topic=EPISODE_WRITTEN, payload={"uids": []})
+    busy = OutboxEvent.objects.create(
+        user=user, topic=EPISODE_WRITTEN, handler="diary.alerts.handlers.episode_written", payload={"uids": []}
+    )
     later = OutboxEvent.objects.create(user=user, topic="test.nothing", payload={})
     log = tmp_path / "worker.log"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "backend.settings.test", "DATABASE_URL": _database_url(),

@@ -282,10 +282,11 @@ def test_a_worker_killed_after_the_alert_but_before_delivery_loses_and_doubles_n
     assert client_for(user).post("/api/v1/episodes", episode_body(**BREATHING), format="json").status_code == 201
     # The worker runs the handler (alert, inbox row, pending push commit together) and dies before
     # sending: no push_send runs. A redelivery of the outbox message then finds the work done.
-    assert run_outbox() == 1  # the episode's event
+    assert run_outbox() == 3  # the episode's rows: one per handler (red flags, insights, reminders)
     assert run_outbox() == 1  # the clinicians' email intent it raised (nobody shares alerts: no mail)
     assert run_outbox() == 0
-    assert outbox_process(event_id=OutboxEvent.objects.get(topic="episode.written").pk) is False
+    red_flags = OutboxEvent.objects.get(topic="episode.written", handler="diary.alerts.handlers.episode_written")
+    assert outbox_process(event_id=red_flags.pk) is False
     (note,) = Notification.objects.filter(user=user, kind="alert")
     assert pushed_ids(push_service, sub) == []
     # The sweeper finds the pending push once its wake-up is overdue and sends it.

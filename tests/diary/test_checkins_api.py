@@ -46,7 +46,10 @@ def test_put_is_an_upsert_keyed_by_the_date(api: APIClient, owner: User) -> None
     r2 = api.put(f"/api/v1/checkins/{DAY}/", body(water_ml=2500, notes=None), format="json")
     assert r2.status_code == 200 and r2.json()["water_ml"] == 2500
     assert CheckIn.objects.filter(user=owner).count() == 1
-    assert OutboxEvent.objects.filter(topic="checkin.written").count() == 2
+    assert (
+        OutboxEvent.objects.filter(topic="checkin.written", handler="diary.alerts.handlers.checkin_written").count()
+        == 2
+    )
 
 
 def test_post_creates_and_refuses_a_second_for_the_day(api: APIClient) -> None:

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from diary.accounts.models import User
 from diary.episodes.models import Episode
+from diary.outbox import routes
 from diary.outbox.models import OutboxEvent
 from diary.sync.models import SyncState
 from tests.conftest import assert_error, episode_body, iso_ago
@@ -58,8 +59,11 @@ class TestCreate:
         body = create(api)
         row = Episode.objects.get(uid=body["id"])
         assert row.seq == before + 1 == SyncState.objects.get(user=owner).seq
-        event = OutboxEvent.objects.get(user=owner, topic="episode.written")
-        assert event.payload["uids"] == [body["id"]] and event.processed_at is None
+        events = OutboxEvent.objects.filter(user=owner, topic="episode.written").order_by("pk")
+        # One row per routed handler, red-flag evaluation first.
+        assert [e.handler for e in events] == list(routes.paths_for("episode.written"))
+        assert events[0].handler == "diary.alerts.handlers.episode_written"
+        assert all(e.payload["uids"] == [body["id"]] and e.processed_at is None for e in events)
 
     def test_custom_triggers_and_deduplication(self, api: APIClient) -> None:
         body = create(api, triggers=["heat", "custom: new shoes ", "heat"])
