@@ -162,14 +162,18 @@ else:
         "socket_timeout": 5,
         # Must exceed the longest task so Redis does not hand an unacked task to a second worker.
         "visibility_timeout": 3600,
+        # BRPOP over the queues in sorted name order, every time (kombu's default rotates them): the
+        # alerts queue first (URGENT_QUEUE, below).
+        "queue_order_strategy": "sorted",
     }
 # Two queues, both consumed by every worker that names none (``celery worker`` without ``-Q``: the
-# embedded default's, compose's, the tests' and the benchmarks'): red-flag evaluation goes to its own
-# queue so it never waits behind a backlog of insights, reminders and nightly work (ARCHITECTURE.md,
-# Flows 5; diary/outbox/routes.py URGENT says which handlers). Redis workers poll the queues in turn,
-# so an urgent message is taken within one message of arriving; a worker of its own (``-Q urgent``)
-# keeps it fast when every worker is busy.
-URGENT_QUEUE = "urgent"
+# embedded default's, compose's, the tests' and the benchmarks'): red-flag evaluation and alert
+# pushes go to their own queue so they never wait behind a backlog of insights, reminders and nightly
+# work (ARCHITECTURE.md, Flows 5; diary/outbox/routes.py URGENT says which handlers). On Redis a
+# worker takes from the queues in sorted name order (``queue_order_strategy`` below): "alerts" sorts
+# before "celery", so a free worker always takes a waiting alert first. A worker of its own
+# (``-Q alerts``) keeps alerts fast even while every other worker is busy with a long task.
+URGENT_QUEUE = "alerts"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in (URGENT_QUEUE, "celery"))
 CELERY_TASK_IGNORE_RESULT = True

@@ -15,7 +15,7 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -206,6 +206,43 @@ def test_red_flags_and_their_pushes_go_to_the_urgent_queue_every_worker_consumes
     assert task == "diary.notifications.tasks.push_send"
     assert [t for t, _ in queued(broker, "celery")] == [services.DELIVER_TASK]  # the clinicians' email intent
     broker.delete(settings.URGENT_QUEUE, "celery")
+
+
+ORDER: list[str] = []
+
+
+def first(user_id: int, payload: dict[str, Any]) -> None:
+    ORDER.append(payload["name"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_free_worker_takes_a_waiting_alert_before_the_default_queues_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redis workers BRPOP the queues in sorted name order (queue_order_strategy), and the alerts
+    queue's name sorts first: a red-flag row queued after a backlog still runs first."""
+    assert sorted(celery_app.amqp.queues)[0] == settings.URGENT_QUEUE
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] == "sorted"
+    ORDER.clear()
+    urgent_path = f"{__name__}.first"
+    monkeypatch.setitem(routes.AFTER_COMMIT, "test.backlog", (f"{__name__}.first_later",))
+    monkeypatch.setitem(routes.AFTER_COMMIT, "test.red_flag", (urgent_path,))
+    monkeypatch.setattr(services, "URGENT", routes.URGENT | {urgent_path})
+    _reset_producer_pool(celery_app.conf.broker_url)
+    redis.Redis.from_url(celery_app.conf.broker_url).delete(settings.URGENT_QUEUE, "celery")
+    user = make_user()
+    with transaction.atomic():
+        services.outbox_enqueue(
+            user_id=user.pk, topic="test.backlog", payloads=[{"name": f"later{i}"} for i in range(5)]
+        )
+    with transaction.atomic():
+        services.outbox_enqueue(user_id=user.pk, topic="test.red_flag", payloads=[{"name": "red flag"}])
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(ORDER) < 6:
+            time.sleep(0.05)
+    assert ORDER[0] == "red flag" and sorted(ORDER[1:]) == [f"later{i}" for i in range(5)], ORDER
+
+
+first_later = first
 
 
 @pytest.mark.django_db(transaction=True)
