@@ -65,7 +65,7 @@ AFTER_COMMIT: dict[str, tuple[str, ...]] = {
 }
 
 # Red-flag evaluation: each of these handlers' rows is published before the other handlers' rows of
-# the same write, to the urgent Celery queue (settings.URGENT_QUEUE), ahead of insights and reminders.
+# the same write, to the alerts Celery queue (settings.URGENT_QUEUE), ahead of insights and reminders.
 URGENT: frozenset[str] = frozenset({
     "diary.alerts.handlers.episode_written",
     "diary.alerts.handlers.checkin_written",
