@@ -20,6 +20,9 @@ from diary.accounts.models import User
 from diary.outbox import routes, services, tasks
 from diary.outbox.checks import routes_resolve
 from diary.outbox.models import OutboxEvent
+from diary.sync import checks as sync_checks
+from diary.sync import registry
+from diary.sync.checks import tables_resolve
 from tests.conftest import client_for, episode_body, make_user
 
 TOPIC = "test.topic"
@@ -165,3 +168,13 @@ def test_in_transaction_topics_need_the_callers_transaction() -> None:
     user = make_user()
     with pytest.raises(RuntimeError):
         services.topic_run(user_id=user.pk, topic=routes.ACCOUNT_SCHEDULE_CHANGED, payload={})
+
+
+def test_check_reports_a_synced_table_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert tables_resolve() == []
+    fresh = registry._Tables()  # the module's mapping caches what it resolved
+    monkeypatch.setattr(registry, "SYNCED", fresh)
+    monkeypatch.setattr(sync_checks, "SYNCED", fresh)
+    monkeypatch.setitem(registry.TABLE_PATHS, "alerts", "diary.alerts.tables.NO_SUCH_TABLE")
+    (error,) = tables_resolve()
+    assert error.id == "sync.E001" and "NO_SUCH_TABLE" in error.msg
