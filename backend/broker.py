@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from kombu.transport import redis
+from kombu.utils.scheduling import priority_cycle
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 
@@ -36,3 +37,23 @@ class Channel(redis.Channel):
 
 class Transport(redis.Transport):
     Channel = Channel
+
+
+# The queues a Redis worker looks at first, in this order (backend/celery.py): red-flag evaluation and
+# alert pushes, then beat's jobs; every other queue after them, by name.
+FIRST = ("alerts", "periodic")
+
+
+def _rank(queue: str) -> tuple[int, str]:
+    return (FIRST.index(queue) if queue in FIRST else len(FIRST), queue)
+
+
+class QueueOrder(priority_cycle):  # type: ignore[misc]
+    """kombu's ``queue_order_strategy`` (settings: CELERY_BROKER_TRANSPORT_OPTIONS): the worker's BRPOP
+    names its queues in ``FIRST`` order every time, and Redis pops from the first non-empty one, so a
+    free worker takes a waiting alert before anything else. kombu's default rotates the queues after
+    each message, which would let an alert wait behind one message of every other queue; its
+    ``priority`` strategy keeps the order of a set (arbitrary); its ``sorted`` one sorts by name."""
+
+    def consume(self, n: int) -> list[str]:
+        return sorted(self.items, key=_rank)[:n]

@@ -5,6 +5,7 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 from celery.signals import setup_logging
+from django.conf import settings
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
@@ -36,10 +37,13 @@ app.conf.beat_schedule = {
 # consumes beside the default one (a worker started without -Q consumes every queue named here). On
 # one shared FIFO they waited behind every per-write wake-up: four busy clients queued minutes of
 # outbox tasks, and a reminder due meanwhile reached the inbox only when that backlog had drained.
+# Red-flag evaluation and alert pushes (settings.URGENT_QUEUE) have one too, for the same reason. On
+# Redis a worker always looks at alerts first, then beat's jobs, then the rest (backend/broker.py).
 PERIODIC_QUEUE = "periodic"
-app.conf.task_queues = (
-    Queue(app.conf.task_default_queue, Exchange(app.conf.task_default_queue), routing_key=app.conf.task_default_queue),
-    Queue(PERIODIC_QUEUE, Exchange(PERIODIC_QUEUE), routing_key=PERIODIC_QUEUE),
+URGENT_QUEUE = settings.URGENT_QUEUE
+app.conf.task_queues = tuple(
+    Queue(name, Exchange(name), routing_key=name)
+    for name in (URGENT_QUEUE, PERIODIC_QUEUE, app.conf.task_default_queue)
 )
 for _entry in app.conf.beat_schedule.values():
     _entry.setdefault("options", {})["queue"] = PERIODIC_QUEUE

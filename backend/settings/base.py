@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
-from kombu import Exchange, Queue
 
 from backend.settings import env as cfg
 
@@ -162,20 +161,15 @@ else:
         "socket_timeout": 5,
         # Must exceed the longest task so Redis does not hand an unacked task to a second worker.
         "visibility_timeout": 3600,
-        # BRPOP over the queues in sorted name order, every time (kombu's default rotates them): the
-        # alerts queue first (URGENT_QUEUE, below).
-        "queue_order_strategy": "sorted",
+        # BRPOP over the queues in a fixed order, every time (kombu's default rotates them): alerts,
+        # then beat's jobs, then the rest (backend/broker.py).
+        "queue_order_strategy": "backend.broker:QueueOrder",
     }
-# Two queues, both consumed by every worker that names none (``celery worker`` without ``-Q``: the
-# embedded default's, compose's, the tests' and the benchmarks'): red-flag evaluation and alert
-# pushes go to their own queue so they never wait behind a backlog of insights, reminders and nightly
-# work (ARCHITECTURE.md, Flows 5; diary/outbox/routes.py URGENT says which handlers). On Redis a
-# worker takes from the queues in sorted name order (``queue_order_strategy`` below): "alerts" sorts
-# before "celery", so a free worker always takes a waiting alert first. A worker of its own
-# (``-Q alerts``) keeps alerts fast even while every other worker is busy with a long task.
+# Red-flag evaluation and alert pushes have a Celery queue of their own, taken first by every worker
+# (backend/celery.py lists the queues; backend/broker.py orders them; diary/outbox/routes.py URGENT
+# says which handlers), so they never wait behind a backlog of insights, reminders and nightly work
+# (ARCHITECTURE.md, Flows 5).
 URGENT_QUEUE = "alerts"
-CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in (URGENT_QUEUE, "celery"))
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True

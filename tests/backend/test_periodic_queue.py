@@ -7,7 +7,7 @@ minutes late. The soak itself checks the effect; this pins the routing it rests 
 
 from __future__ import annotations
 
-from backend.celery import PERIODIC_QUEUE, app
+from backend.celery import PERIODIC_QUEUE, URGENT_QUEUE, app
 
 
 def test_every_beat_job_goes_to_the_periodic_queue() -> None:
@@ -15,9 +15,9 @@ def test_every_beat_job_goes_to_the_periodic_queue() -> None:
     assert schedule and all(entry["options"]["queue"] == PERIODIC_QUEUE for entry in schedule.values()), schedule
 
 
-def test_a_worker_started_without_queues_consumes_both() -> None:
+def test_a_worker_started_without_queues_consumes_all_three() -> None:
     # What `celery -A backend worker` (compose, dev.py run, the test stacks) listens to when no -Q is given.
-    assert set(app.amqp.queues.consume_from) == {app.conf.task_default_queue, PERIODIC_QUEUE}
+    assert set(app.amqp.queues.consume_from) == {app.conf.task_default_queue, PERIODIC_QUEUE, URGENT_QUEUE}
 
 
 def test_wake_ups_stay_on_the_default_queue() -> None:

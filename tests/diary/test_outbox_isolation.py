@@ -19,6 +19,8 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
+from backend.broker import QueueOrder
+from backend.celery import PERIODIC_QUEUE
 from backend.celery import app as celery_app
 from diary.alerts.models import Alert
 from diary.notifications.models import Notification
@@ -189,7 +191,7 @@ def queued(broker: redis.Redis, queue: str) -> list[tuple[str, Any]]:
 def test_red_flags_and_their_pushes_go_to_the_urgent_queue_every_worker_consumes(
     phone: Any,  # noqa: F811  (the fixture imported above)
 ) -> None:
-    assert {settings.URGENT_QUEUE, "celery"} <= set(celery_app.amqp.queues)  # a worker without -Q takes both
+    assert settings.URGENT_QUEUE in celery_app.amqp.queues.consume_from  # a worker without -Q takes it
     _reset_producer_pool(celery_app.conf.broker_url)
     broker = redis.Redis.from_url(celery_app.conf.broker_url)
     broker.delete(settings.URGENT_QUEUE, "celery")
@@ -217,10 +219,11 @@ def first(user_id: int, payload: dict[str, Any]) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_free_worker_takes_a_waiting_alert_before_the_default_queues_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Redis workers BRPOP the queues in sorted name order (queue_order_strategy), and the alerts
-    queue's name sorts first: a red-flag row queued after a backlog still runs first."""
-    assert sorted(celery_app.amqp.queues)[0] == settings.URGENT_QUEUE
-    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] == "sorted"
+    """Redis workers BRPOP the alerts queue first (queue_order_strategy: backend/broker.py), then beat's
+    jobs, then the rest: a red-flag row queued after a backlog still runs first."""
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] == "backend.broker:QueueOrder"
+    order = QueueOrder(list(reversed(celery_app.amqp.queues))).consume(len(celery_app.amqp.queues))
+    assert order == [settings.URGENT_QUEUE, PERIODIC_QUEUE, celery_app.conf.task_default_queue]
     ORDER.clear()
     urgent_path = f"{__name__}.first"
     monkeypatch.setitem(routes.AFTER_COMMIT, "test.backlog", (f"{__name__}.first_later",))
