@@ -52,6 +52,8 @@ RUN DJANGO_SECRET_KEY=build-only-collectstatic-key-not-used-at-run-time-01234567
     DATABASE_URL=postgres://build@localhost:5432/build \
     REDIS_URL=redis://localhost:6379/0 \
     ALLOWED_HOSTS=localhost \
+    EMAIL_URL=smtp://localhost:25 \
+    DEFAULT_FROM_EMAIL=build@localhost \
     python manage.py collectstatic --noinput -v0 \
     && chown diary:diary /app/var
 

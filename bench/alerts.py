@@ -41,7 +41,7 @@ PURGE_BROKER = os.environ["REDIS_URL"].endswith("/13")
 os.environ.update({
     "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "bench.settings", "VAPID_PRIVATE_KEY": private_pem(VAPID),
     "VAPID_SUBJECT": "mailto:bench@example.com", "PUSH_ALLOW_LOOPBACK_ENDPOINTS": "1",
-    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "JWT_ACCESS_MINUTES": "120",
+    "EMAIL_URL": "memorymail://", "JWT_ACCESS_MINUTES": "120",
     "PYTHONWARNINGS": "ignore:No directory at",
 })  # fmt: skip
 warnings.filterwarnings("ignore", "No directory at")

@@ -238,8 +238,23 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Email ---------------------------------------------------------------------------------
-EMAIL_BACKEND = cfg.env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = cfg.env.str("DEFAULT_FROM_EMAIL", default="Spasm diary <noreply@localhost>")
+# Where mail goes, as one URL (backend/settings/env.py email_url): smtp+tls://user:password@host:587,
+# smtp+ssl://user:password@host:465, or consolemail:// (printed; the embedded default and
+# development). Production refuses anything but SMTP (production.py). Mail leaves from outbox
+# workers (diary/notifications/email.py), never from a request.
+_MAIL = cfg.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _MAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _MAIL["EMAIL_HOST"]
+EMAIL_PORT = _MAIL["EMAIL_PORT"]
+EMAIL_HOST_USER = _MAIL["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _MAIL["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS = _MAIL["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _MAIL["EMAIL_USE_SSL"]
+# Seconds any one SMTP step (connect, TLS, each command) may take: a hung server fails the send
+# (the outbox retries it with back-off) instead of holding a worker for ever.
+EMAIL_TIMEOUT = cfg.integer("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = cfg.email_address("DEFAULT_FROM_EMAIL", default="Spasm diary <noreply@localhost>")
+SERVER_EMAIL = cfg.email_address("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)  # Django's own error mail
 PUBLIC_BASE_URL = cfg.env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Domain knobs --------------------------------------------------------------------------

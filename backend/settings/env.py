@@ -8,6 +8,7 @@ bad deployment fails at start-up with a sentence an operator can act on.
 from __future__ import annotations
 
 import zoneinfo
+from email.utils import parseaddr
 from typing import Any
 
 import environ
@@ -47,6 +48,62 @@ def db_url(name: str, default: Any = _MISSING) -> dict[str, Any]:
     if "sqlite" not in engine and not config.get("NAME"):
         raise _fail(name, "the URL names no database")
     return dict(config)
+
+
+# django-environ's mail schemes, by what they do: smtp+ssl:// is TLS from the first byte (port 465);
+# smtp+tls:// and smtps:// both mean STARTTLS (port 587) in django-environ; smtp:// is plain (a relay
+# on the same host); consolemail:// prints mail (development only). ``console://`` is accepted as
+# another name for consolemail://.
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+_SMTP_DEFAULT_PORTS = {"smtp": 25, "smtps": 587, "smtp+tls": 587, "smtp+ssl": 465}
+_MAIL_HINT = "use smtp+tls://user:password@host:587, smtp+ssl://user:password@host:465 or consolemail://"
+
+
+def email_url(name: str, default: Any = _MISSING) -> dict[str, Any]:
+    """The ``EMAIL_*`` settings the mail URL in variable ``name`` implies (``email_config``)."""
+    raw = env.str(name, default="")
+    if not raw:
+        if default is _MISSING:
+            raise _fail(name, "this variable is required and is not set")
+        raw = default
+    return email_config(raw, name=name)
+
+
+def email_config(raw: str, *, name: str = "EMAIL_URL") -> dict[str, Any]:
+    """The ``EMAIL_*`` settings one mail URL implies (backend, host, port, user, password, TLS or SSL)."""
+    scheme, sep, rest = raw.partition("://")
+    if scheme == "console":
+        scheme, raw = "consolemail", f"consolemail://{rest}"
+    if not sep or scheme not in environ.Env.EMAIL_SCHEMES:
+        raise _fail(name, f"not a mail URL ({scheme!r}); {_MAIL_HINT}")
+    try:
+        config = environ.Env.email_url_config(raw)
+    except Exception as exc:  # bad port, bad quoting
+        raise _fail(name, f"not a mail URL ({exc}); {_MAIL_HINT}") from exc
+    if config["EMAIL_BACKEND"] == SMTP_BACKEND and not config["EMAIL_HOST"]:
+        raise _fail(name, "the URL names no SMTP host")
+    return {
+        "EMAIL_BACKEND": config["EMAIL_BACKEND"],
+        "EMAIL_HOST": config["EMAIL_HOST"] or "localhost",
+        "EMAIL_PORT": config["EMAIL_PORT"] or _SMTP_DEFAULT_PORTS.get(scheme, 25),
+        "EMAIL_HOST_USER": config["EMAIL_HOST_USER"] or "",
+        "EMAIL_HOST_PASSWORD": config["EMAIL_HOST_PASSWORD"] or "",
+        "EMAIL_USE_TLS": bool(config.get("EMAIL_USE_TLS", False)),
+        "EMAIL_USE_SSL": bool(config.get("EMAIL_USE_SSL", False)),
+    }
+
+
+def email_address(name: str, default: Any = _MISSING) -> str:
+    """A sender such as ``Spasm diary <noreply@diary.example.org>``."""
+    raw = env.str(name, default="")
+    if not raw.strip():
+        if default is _MISSING:
+            raise _fail(name, "this variable is required and is not set")
+        raw = default
+    _, address = parseaddr(raw)
+    if "@" not in address or address.startswith("@") or address.endswith("@"):
+        raise _fail(name, f"expected an email address such as 'Spasm diary <noreply@example.org>', got {raw!r}")
+    return raw
 
 
 def boolean(name: str, default: bool) -> bool:

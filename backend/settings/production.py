@@ -19,6 +19,23 @@ if not ALLOWED_HOSTS:
     raise cfg.ImproperlyConfigured("Configuration error in ALLOWED_HOSTS: this variable is required and is not set")
 REDIS_URL = cfg.url("REDIS_URL", cfg.required("REDIS_URL"), schemes=("redis", "rediss", "unix"))
 
+# Mail must really leave: an SMTP server, never the console or memory backends (which would print
+# or drop the alert emails to clinicians and emergency contacts), and a real sender address.
+_MAIL = cfg.email_url("EMAIL_URL", cfg.required("EMAIL_URL"))
+if _MAIL["EMAIL_BACKEND"] != cfg.SMTP_BACKEND:
+    raise cfg.ImproperlyConfigured(
+        "Configuration error in EMAIL_URL: production sends real mail; use smtp+tls://, smtp+ssl:// or smtp://"
+    )
+EMAIL_BACKEND = _MAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _MAIL["EMAIL_HOST"]
+EMAIL_PORT = _MAIL["EMAIL_PORT"]
+EMAIL_HOST_USER = _MAIL["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _MAIL["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS = _MAIL["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _MAIL["EMAIL_USE_SSL"]
+DEFAULT_FROM_EMAIL = cfg.email_address("DEFAULT_FROM_EMAIL", cfg.required("DEFAULT_FROM_EMAIL"))
+SERVER_EMAIL = cfg.email_address("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = cfg.boolean("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = cfg.integer("SECURE_HSTS_SECONDS", 31536000, minimum=0)

@@ -3,11 +3,10 @@ answer takes the same time whether or not the address has an account."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -24,25 +23,25 @@ def password_reset_request(*, email: str) -> None:
     if user is None:
         return
     with transaction.atomic():
-        outbox_enqueue(user_id=user.pk, topic=PASSWORD_RESET, payloads=[{}])
+        # ``request`` names this request: the key under which its one email is sent.
+        outbox_enqueue(user_id=user.pk, topic=PASSWORD_RESET, payloads=[{"request": uuid.uuid4().hex}])
 
 
-def reset_mail_send(user_id: int, payload: dict[str, Any]) -> None:
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        return
+def password_reset_message(user: User) -> tuple[str, str]:
+    """(subject, plain text) of the reset email: the link, how long it works, what to do if it was
+    not you. Sent by the notifications layer (diary/notifications/email.py), which may import this
+    base module where this one may not import it."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     link = f"{settings.PUBLIC_BASE_URL}/reset-password?uid={uid}&token={token}"
-    send_mail(
-        subject="Reset your spasm diary password",
-        message=(
-            "Someone asked to reset the password of this account. If it was you, open this link "
-            f"within 3 days:\n\n{link}\n\nor enter these in the app:\nuid: {uid}\ntoken: {token}\n\n"
-            "If it was not you, ignore this message; your password stays as it is."
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[user.email],
+    days = settings.PASSWORD_RESET_TIMEOUT // 86400
+    lasts = f"{days} days" if days > 1 else f"{settings.PASSWORD_RESET_TIMEOUT // 3600} hours"
+    return (
+        "Reset your spasm diary password",
+        "Someone asked to reset the password of your spasm diary account. If it was you, open this "
+        f"link within {lasts}:\n\n{link}\n\nIf the app asks for them instead, enter:\nuid: {uid}\n"
+        f"token: {token}\n\nThe link works once. If it was not you, ignore this email: your password "
+        "stays as it is.",
     )
 
 

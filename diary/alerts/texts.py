@@ -9,6 +9,8 @@ stored: rendering them in plain words is a change to this module alone.
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -180,25 +182,43 @@ def still_urgent(title: str) -> str:
     return f"Still urgent: {title}"
 
 
-def clinician_email(
-    *, person: str, title: str, rule: str, severity: str, evidence: str, review_url: str
-) -> tuple[str, str]:
-    """(subject, message) to a clinician who shares the person's alerts; ``person`` may be empty."""
+def local_time(at: dt.datetime, zone: str) -> str:
+    """``"Friday 4 December 2026 at 23:40 (Europe/Paris time)"``: a moment as the person lived it."""
+    local = at.astimezone(zoneinfo.ZoneInfo(zone))
+    return f"{local:%A} {local.day} {local:%B %Y at %H:%M} ({zone} time)"
+
+
+def clinician_email(*, person: str, severity: str, happened: str, review_url: str) -> tuple[str, str]:
+    """(subject, plain text) to a clinician who shares the person's alerts.
+
+    Email is not a private channel (it crosses servers and sits in mailboxes), so it carries no
+    health detail: not the rule, the symptoms or the numbers, which the linked page shows after the
+    clinician signs in. It says whose alert (the subject does not: it shows on lock screens), how
+    urgent, when the episode happened and where to look. ``person`` may be empty.
+    """
     person = person or "A patient who shares their diary with you"
     return (
-        f"[{severity.upper()}] {title}",
-        f"{person} logged something that crossed a red-flag threshold ({rule}, {severity}).\n"
-        f"Why: {evidence}\n\nOpen the patient page to review: {review_url}\n",
+        f"{severity.capitalize()} alert for a patient who shares their diary with you",
+        f"{person} has a new {severity} alert in their symptom diary.\n"
+        f"It is about an episode on {happened}.\n\n"
+        f"Please review it here (you will be asked to sign in): {review_url}\n",
     )
 
 
-def contact_email(*, who: str, contact_name: str, minutes: int, body: str) -> tuple[str, str]:
-    """(subject, message) to the emergency contact of a person whose urgent alert went unacknowledged
-    for ``minutes``; ``body`` is the person's own ``notification_body``."""
+def contact_email(*, who: str, contact_name: str, raised: str) -> tuple[str, str]:
+    """(subject, plain text) to the emergency contact of a person whose urgent alert, raised at
+    ``raised``, is still open and unanswered.
+
+    Who, that an urgent alert is open, since when, and what to do; nothing from the diary (no
+    symptoms, body parts, pain): the contact is a helper, not a clinician, and the person shared
+    their address, not their diary.
+    """
+    greeting = f"Hello {contact_name}," if contact_name else "Hello,"
     return (
-        f"{who} has an urgent health alert that is not acknowledged",
-        f"Hello {contact_name},\n\n{who} named you as their emergency contact in their "
-        f"symptom diary. {minutes} minutes ago it raised an urgent alert that they have not acknowledged:\n\n"
-        f"{body}\n\nPlease try to reach them now. If they have difficulty breathing or you cannot "
-        "reach them, call emergency services.\n",
+        f"Urgent: please try to reach {who}",
+        f"{greeting}\n\n{who} named you as their emergency contact in their symptom diary.\n\n"
+        f"An urgent alert has been open since {raised}, and they have not answered it.\n\n"
+        "What to do:\n"
+        "- Please try to reach them now (call, message, or go to see them).\n"
+        "- If you cannot reach them, or you think they may be in danger, call emergency services.\n",
     )

@@ -105,3 +105,24 @@ class PushDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"push of {self.notification_id} to {self.device_id}: {self.status}"
+
+
+class SentMail(models.Model):
+    """One email the outbox sent (or gave up on), by a key that names what it is about and to whom
+    (``alert.contact:<alert uid>:<address hash>``): the record that makes a redelivery send nothing.
+
+    Written in the outbox row's transaction *before* the SMTP conversation and committed with the
+    row marked processed (diary/notifications/email.py): a failed send rolls it back, so the retry
+    sends; a sent one commits, so no retry does. Holds no message text.
+    """
+
+    SENT, REFUSED = "sent", "refused"
+
+    key = models.CharField(max_length=200, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    message_id = models.CharField(max_length=200)
+    status = models.CharField(max_length=8, default=SENT)  # refused: the server refused the recipient
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"mail {self.key}: {self.status}"

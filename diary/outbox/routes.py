@@ -61,7 +61,7 @@ AFTER_COMMIT: dict[str, tuple[str, ...]] = {
     ALERT_CLINICIANS: ("diary.alerts.handlers.email_clinicians",),
     ALERT_CONTACT: ("diary.alerts.handlers.email_contact",),
     INSIGHTS_CHANGED: ("reminders.handlers.insights_changed",),
-    PASSWORD_RESET: ("diary.accounts.password_reset.reset_mail_send",),
+    PASSWORD_RESET: ("diary.notifications.email.password_reset_send",),
 }
 
 # Red-flag evaluation: each of these handlers' rows is published before the other handlers' rows of

@@ -24,13 +24,13 @@ def share_for_clinician(*, clinician: User, uid: str, scope: str | None = None) 
     return share
 
 
-def clinicians_sharing(*, patient_id: int, scope: str) -> list[User]:
-    """Clinicians with an active share of this person's ``scope`` (e.g. alerts) that covers today
-    (a share limited to a past date window does not hear about what happens now)."""
+def shares_covering_today(*, patient_id: int, scope: str) -> list[Share]:
+    """Active shares of this person's ``scope`` (e.g. alerts) with a clinician that cover today (a
+    share limited to a past date window does not hear about what happens now)."""
     today = timezone.now().date()
     shares = shares_active().filter(patient_id=patient_id).select_related("clinician")
     return [
-        s.clinician
+        s
         for s in shares
         if scope in s.scopes and s.clinician is not None and (s.window_end is None or s.window_end >= today)
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,8 @@ GOOD = {
     "DATABASE_URL": "postgres://diary:secret@db.internal:5432/diary",
     "REDIS_URL": "redis://redis.internal:6379/0",
     "ALLOWED_HOSTS": "diary.example.org",
+    "EMAIL_URL": "smtp+tls://diary%40example.org:app%20password@smtp.example.org:587",
+    "DEFAULT_FROM_EMAIL": "Spasm diary <noreply@diary.example.org>",
 }
 
 
@@ -34,7 +37,9 @@ def test_production_passes_check_deploy_with_no_warnings() -> None:
     assert "no issues" in r.stdout
 
 
-@pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "name", ["DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "EMAIL_URL", "DEFAULT_FROM_EMAIL"]
+)
 def test_missing_required_value_fails_naming_it(name: str) -> None:
     env = {k: v for k, v in GOOD.items() if k != name}
     r = manage("check", env=env)
@@ -53,6 +58,14 @@ def test_missing_required_value_fails_naming_it(name: str) -> None:
         ("DB_CONN_MAX_AGE", "forever"),
         ("ALLOWED_HOSTS", "a host/with slash"),
         ("LOG_FORMAT", "xml"),
+        ("EMAIL_URL", "smtp.example.org:587"),
+        ("EMAIL_URL", "pop3://mail.example.org"),
+        ("EMAIL_URL", "smtp+tls://user:pass@:587"),
+        ("EMAIL_URL", "consolemail://"),  # production sends real mail
+        ("EMAIL_URL", "console://"),
+        ("EMAIL_URL", "memorymail://"),
+        ("EMAIL_TIMEOUT", "0"),
+        ("DEFAULT_FROM_EMAIL", "noreply"),
     ],
 )
 def test_malformed_value_fails_naming_it(name: str, value: str) -> None:
@@ -71,3 +84,30 @@ def test_embedded_default_needs_nothing(tmp_path: Path) -> None:
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1].split() == ["django.db.backends.sqlite3", "filesystem://", "IMMEDIATE"]
+
+
+def _mail_settings(env: dict[str, str]) -> dict[str, object]:
+    names = "EMAIL_BACKEND EMAIL_HOST EMAIL_PORT EMAIL_HOST_USER EMAIL_HOST_PASSWORD EMAIL_USE_TLS EMAIL_USE_SSL"
+    code = f"import json; from django.conf import settings as s; print(json.dumps({{n: getattr(s, n) for n in {names.split()!r}}}))"
+    r = manage("shell", "-c", code + "; print(s.EMAIL_TIMEOUT, s.SERVER_EMAIL, sep='|')", env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    first, second = r.stdout.strip().splitlines()[-2:]
+    return {**json.loads(first), "rest": second}
+
+
+def test_production_mail_comes_from_one_url_with_a_timeout() -> None:
+    mail = _mail_settings(GOOD)
+    assert mail == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "smtp.example.org",
+        "EMAIL_PORT": 587, "EMAIL_HOST_USER": "diary@example.org", "EMAIL_HOST_PASSWORD": "app password",
+        "EMAIL_USE_TLS": True, "EMAIL_USE_SSL": False, "rest": "10|Spasm diary <noreply@diary.example.org>",
+    }  # fmt: skip
+    implicit = _mail_settings({**GOOD, "EMAIL_URL": "smtp+ssl://u:p@smtp.example.org", "EMAIL_TIMEOUT": "3"})
+    assert (implicit["EMAIL_PORT"], implicit["EMAIL_USE_SSL"], implicit["EMAIL_USE_TLS"]) == (465, True, False)
+    assert str(implicit["rest"]).startswith("3|")
+
+
+def test_the_embedded_default_prints_mail_and_accepts_console_as_its_name(tmp_path: Path) -> None:
+    for url in ("", "console://", "consolemail://"):
+        env = {"DIARY_VAR_DIR": str(tmp_path), **({"EMAIL_URL": url} if url else {})}
+        assert _mail_settings(env)["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"

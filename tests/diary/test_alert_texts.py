@@ -3,8 +3,10 @@ emails carry the guidance and the evidence. The end-to-end tests in test_alerts.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from diary.alerts.catalogue import RULES
-from diary.alerts.texts import TEXTS, clinician_email, contact_email, notification_body, still_urgent
+from diary.alerts.texts import TEXTS, clinician_email, contact_email, local_time, notification_body, still_urgent
 
 
 def test_every_rule_has_its_words_and_nothing_else_does() -> None:
@@ -17,23 +19,30 @@ def test_notification_says_what_to_do_then_why() -> None:
     assert still_urgent("Difficulty breathing") == "Still urgent: Difficulty breathing"
 
 
-def test_clinician_email_names_the_rule_the_severity_and_the_evidence() -> None:
+def test_a_moment_is_said_as_the_person_lived_it() -> None:
+    at = dt.datetime(2026, 12, 4, 22, 40, tzinfo=dt.UTC)
+    assert local_time(at, "Europe/Paris") == "Friday 4 December 2026 at 23:40 (Europe/Paris time)"
+    assert local_time(at, "Pacific/Auckland") == "Saturday 5 December 2026 at 11:40 (Pacific/Auckland time)"
+
+
+def test_clinician_email_says_whose_how_urgent_when_and_where_and_no_health_detail() -> None:
     subject, message = clinician_email(
-        person="", title="Severe pain", rule="severe_pain", severity="high", evidence="pain 9 >= 8",
-        review_url="https://diary.example/clinician/",
+        person="", severity="high", happened="Friday 4 December 2026 at 23:40 (Europe/Paris time)",
+        review_url="https://diary.example/clinician/patients/abc/",
     )  # fmt: skip
-    assert subject == "[HIGH] Severe pain"
-    assert message.startswith("A patient who shares their diary with you logged something")
-    assert "(severe_pain, high)" in message and "Why: pain 9 >= 8\n" in message
-    assert message.endswith("https://diary.example/clinician/\n")
-    _, named = clinician_email(person="Ann", title="t", rule="r", severity="watch", evidence="e", review_url="u")
-    assert named.startswith("Ann logged")
+    assert subject == "High alert for a patient who shares their diary with you"  # no name on a lock screen
+    assert message.startswith("A patient who shares their diary with you has a new high alert")
+    assert "episode on Friday 4 December 2026 at 23:40 (Europe/Paris time)" in message
+    assert message.endswith("https://diary.example/clinician/patients/abc/\n")
+    _, named = clinician_email(person="Ann", severity="urgent", happened="then", review_url="u")
+    assert named.startswith("Ann has a new urgent alert")
 
 
-def test_contact_email_carries_the_persons_own_message_and_the_wait() -> None:
-    body = notification_body("Call emergency services now.", "symptom breathing_difficulty reported")
-    subject, message = contact_email(who="Ann", contact_name="Sam", minutes=15, body=body)
-    assert subject == "Ann has an urgent health alert that is not acknowledged"
-    assert message.startswith("Hello Sam,\n\nAnn named you")
-    assert "15 minutes ago" in message and f"\n\n{body}\n\n" in message
-    assert message.endswith("call emergency services.\n")
+def test_contact_email_says_who_that_an_urgent_alert_is_open_since_when_and_what_to_do() -> None:
+    subject, message = contact_email(who="Ann", contact_name="Sam", raised="Friday 4 December 2026 at 23:40 (UTC time)")
+    assert subject == "Urgent: please try to reach Ann"
+    assert message.startswith("Hello Sam,\n\nAnn named you as their emergency contact")
+    assert "urgent alert has been open since Friday 4 December 2026 at 23:40 (UTC time)" in message
+    assert "try to reach them now" in message and message.endswith("call emergency services.\n")
+    _, anonymous = contact_email(who="ann@example.com", contact_name="", raised="then")
+    assert anonymous.startswith("Hello,\n\nann@example.com named you")

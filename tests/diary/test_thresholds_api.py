@@ -383,7 +383,7 @@ class TestEffect:
         # the person is told at once, the clinician by email (a high alert)
         assert notification_kinds(owner) == ["alert"]
         assert [m.to for m in mail.outbox] == [[clinician.email]]
-        assert "pain 6 >= 6" in mail.outbox[0].body
+        assert "has a new high alert" in mail.outbox[0].body  # the what is on the page, after sign-in
 
         # the clinician sees it with the why
         (listed,) = clinician_api.get(alerts_url(pid)).json()["results"]

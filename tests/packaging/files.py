@@ -24,8 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = ("web", "worker", "beat")  # the long-running processes of the one image
 ONE_SHOT = "migrate"
 # What production.py refuses to start without (scanned from the file in the first test).
-REQUIRED = {"DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"}
+REQUIRED = {"DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "EMAIL_URL", "DEFAULT_FROM_EMAIL"}
 SECRET = "k3J9x!vQ2m#Lr8Zt@4bN7wYp$Hc6Fd1Ge5Sa0Ui-Oo_Pl+Kj=Mn"
+# What `docker compose up` needs from the shell: the variables compose refuses to start without.
+SHELL_ENV = {
+    "DJANGO_SECRET_KEY": SECRET,
+    "EMAIL_URL": "smtp+tls://diary:secret@smtp.example.org:587",
+    "DEFAULT_FROM_EMAIL": "Spasm diary <noreply@diary.example.org>",
+}
 
 
 # --- reading the files as Docker does ---------------------------------------------------------

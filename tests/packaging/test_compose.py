@@ -22,6 +22,7 @@ from tests.packaging.files import (
     REQUIRED,
     ROOT,
     SECRET,
+    SHELL_ENV,
     MissingVariable,
     command,
     compose,
@@ -103,11 +104,18 @@ def test_the_secret_comes_from_the_environment_and_compose_refuses_to_start_with
     for env in ({}, {"DJANGO_SECRET_KEY": ""}):
         with pytest.raises(MissingVariable, match="DJANGO_SECRET_KEY"):
             service("web", env)
-    assert environment(service("web", {"DJANGO_SECRET_KEY": SECRET}))["DJANGO_SECRET_KEY"] == SECRET
+    assert environment(service("web", SHELL_ENV))["DJANGO_SECRET_KEY"] == SECRET
+
+
+def test_compose_refuses_to_start_without_a_mail_server_or_a_sender() -> None:
+    for name in ("EMAIL_URL", "DEFAULT_FROM_EMAIL"):
+        assert environment(service("web"))[name].startswith(f"${{{name}:?"), name
+        with pytest.raises(MissingVariable, match=name):
+            service("web", {k: v for k, v in SHELL_ENV.items() if k != name})
 
 
 def test_urls_point_at_the_compose_services_with_the_databases_credentials() -> None:
-    env = environment(service("web", {"DJANGO_SECRET_KEY": SECRET}))
+    env = environment(service("web", SHELL_ENV))
     db_env = environment(service("db", {}))
     db = urllib.parse.urlsplit(env["DATABASE_URL"])
     assert (db.scheme, db.hostname, db.port or 5432) == ("postgres", "db", 5432)
@@ -140,7 +148,7 @@ def test_the_compose_environment_loads_the_production_settings(tmp_path: Path) -
         "from django.conf import settings as s; d = s.DATABASES['default']; "
         "print(d['ENGINE'], d['HOST'], s.CELERY_BROKER_URL, s.SECURE_SSL_REDIRECT, s.DEBUG, ','.join(s.ALLOWED_HOSTS))"
     )
-    envs = {json.dumps(environment(service(n, {"DJANGO_SECRET_KEY": SECRET})), sort_keys=True) for n in APP}
+    envs = {json.dumps(environment(service(n, SHELL_ENV)), sort_keys=True) for n in APP}
     for env in map(json.loads, envs):
         r = manage(["check"], env, tmp_path)
         assert r.returncode == 0, r.stderr[-3000:]
@@ -164,7 +172,7 @@ def test_web_runs_gunicorn_on_the_wsgi_application_and_the_published_port() -> N
         bind = cmd[cmd.index("--bind") + 1]
         assert bind.startswith("0.0.0.0:"), "inside a container gunicorn must listen on every interface"
         port = bind.rsplit(":", 1)[1]
-        assert any(str(p).endswith(f":{port}") for p in service("web", {"DJANGO_SECRET_KEY": SECRET})["ports"])
+        assert any(str(p).endswith(f":{port}") for p in service("web", SHELL_ENV)["ports"])
         assert ("EXPOSE", port) in dockerfile()
 
 
@@ -200,7 +208,7 @@ def test_the_programs_the_commands_run_are_installed_by_the_lock_file() -> None:
 
 
 def healthcheck(name: str) -> list[str]:
-    check = service(name, {"DJANGO_SECRET_KEY": SECRET}).get("healthcheck")
+    check = service(name, SHELL_ENV).get("healthcheck")
     assert check and not check.get("disable"), f"{name} has no health check"
     test = check["test"]
     assert test[0] in {"CMD", "CMD-SHELL"}, test

@@ -17,7 +17,7 @@ import pytest
 
 from tests.packaging.files import (
     ROOT,
-    SECRET,
+    SHELL_ENV,
     command,
     dockerfile_cmd,
     environment,
@@ -168,7 +168,7 @@ def test_the_image_health_probe_passes_against_gunicorn_and_fails_without_it(tmp
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "ALLOWED_HOSTS"}
     production = {
-        **environment(service("web", {"DJANGO_SECRET_KEY": SECRET})),
+        **environment(service("web", SHELL_ENV)),
         "DATABASE_URL": _database_url(),
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
         "ALLOWED_HOSTS": ".diary.example.org,other.example.org",

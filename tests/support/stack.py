@@ -39,6 +39,7 @@ from typing import IO
 from celery import Celery
 
 from tests.support.services import free_port
+from tests.support.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -127,8 +128,16 @@ class Stack:
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
             "PYTHONWARNINGS": "ignore:No directory at",  # whitenoise: no collectstatic on this checkout
+            "DEFAULT_FROM_EMAIL": "Spasm diary <noreply@stack.invalid>",
             **(env or {}),
         }
+        # Production sends mail by SMTP only: unless ``env`` names a server, a loopback one (aiosmtpd)
+        # takes it, kept in ``self.smtp.messages``.
+        self.smtp: SmtpServer | None = None
+        if "EMAIL_URL" not in (env or {}):
+            self.smtp = SmtpServer()
+            self.smtp.start()
+            self.env["EMAIL_URL"] = self.smtp.url
         self.web: _Proc | None = None
         self.worker: _Proc | None = None
         self.beat: _Proc | None = None
@@ -145,6 +154,8 @@ class Stack:
     # --- all at once -------------------------------------------------------------------------
 
     def start(self, *, web: bool = True, worker: bool = True, beat: bool = True) -> None:
+        if self.smtp is not None:
+            self.smtp.start()  # again, after a stop()
         try:
             if worker:
                 self.start_worker()
@@ -163,6 +174,8 @@ class Stack:
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+        if self.smtp is not None:
+            self.smtp.stop()
 
     def __enter__(self) -> Stack:
         return self

@@ -74,7 +74,7 @@ def _start(config: Config, resources: ExitStack) -> tuple[Run, WebPushService]:
         "VAPID_PRIVATE_KEY": private_pem(vapid), "VAPID_SUBJECT": "mailto:faults@example.com",
         "PUSH_ALLOW_LOOPBACK_ENDPOINTS": "1", "OUTBOX_SWEEP_AFTER_SECONDS": str(SWEEP_AFTER_S),
         "DJANGO_SETTINGS_MODULE": "backend.settings.production", "PUSH_LEASE_SECONDS": str(LEASE_S),
-        "JWT_ACCESS_MINUTES": "120", "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "JWT_ACCESS_MINUTES": "120",  # mail: the stack's loopback SMTP server
     }  # fmt: skip
     app = resources.enter_context(
         Stack(database_url=pg.url, redis_url=redis.url, web_workers=3, worker_concurrency=2, env=env, logdir=logdir)
