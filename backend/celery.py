@@ -5,7 +5,6 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 from celery.signals import setup_logging
-from django.conf import settings
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
@@ -40,7 +39,7 @@ app.conf.beat_schedule = {
 # Red-flag evaluation and alert pushes (settings.URGENT_QUEUE) have one too, for the same reason. On
 # Redis a worker always looks at alerts first, then beat's jobs, then the rest (backend/broker.py).
 PERIODIC_QUEUE = "periodic"
-URGENT_QUEUE = settings.URGENT_QUEUE
+URGENT_QUEUE = "alerts"  # settings.URGENT_QUEUE, which publishers read (this module loads before settings)
 app.conf.task_queues = tuple(
     Queue(name, Exchange(name), routing_key=name)
     for name in (URGENT_QUEUE, PERIODIC_QUEUE, app.conf.task_default_queue)

@@ -7,6 +7,8 @@ minutes late. The soak itself checks the effect; this pins the routing it rests 
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from backend.celery import PERIODIC_QUEUE, URGENT_QUEUE, app
 
 
@@ -18,6 +20,7 @@ def test_every_beat_job_goes_to_the_periodic_queue() -> None:
 def test_a_worker_started_without_queues_consumes_all_three() -> None:
     # What `celery -A backend worker` (compose, dev.py run, the test stacks) listens to when no -Q is given.
     assert set(app.amqp.queues.consume_from) == {app.conf.task_default_queue, PERIODIC_QUEUE, URGENT_QUEUE}
+    assert settings.URGENT_QUEUE == URGENT_QUEUE  # what the outbox and the alert pushes publish to
 
 
 def test_wake_ups_stay_on_the_default_queue() -> None:
