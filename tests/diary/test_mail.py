@@ -28,7 +28,7 @@ from diary.alerts.models import Alert
 from diary.notifications.email import MailDeferred, email_send
 from diary.notifications.models import SentMail
 from diary.outbox.models import OutboxEvent
-from diary.outbox.services import outbox_process
+from diary.outbox.services import outbox_process, outbox_requeue
 from diary.sharing.models import Share
 from diary.sharing.services import share_invite, share_redeem
 from tests.conftest import client_for, episode_body, make_user
@@ -286,21 +286,39 @@ def test_writes_answer_at_once_while_smtp_hangs(owner: User, clinician: User) ->
     assert OutboxEvent.objects.filter(topic="account.password_reset", processed_at__isnull=True).count() == 1
 
 
+def wait_for(condition: Any, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.1)
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_emails_the_clinician_after_the_write_commits() -> None:
-    """End to end: REST write, commit, Redis, a real Celery worker, the fan-out row, a real SMTP server."""
+def test_a_real_worker_emails_the_clinician_after_the_write_commits_and_after_an_outage_exactly_once() -> None:
+    """End to end: REST write, commit, Redis, a real Celery worker, the fan-out row, a real SMTP
+    server. Down at first: the worker's send fails and the row waits out its back-off; once the
+    server is back, the beat's sweep re-sends the row and the mail arrives once."""
     patient, doc = make_user("worker-mail@example.com"), make_user("worker-doc@example.com")
     doc.is_clinician = True
     doc.save()
     share(patient, doc, ["alerts"])
     _reset_producer_pool(celery_app.conf.broker_url)
-    with SmtpServer() as smtp, override_settings(**smtp.settings()):
+    smtp = SmtpServer()  # not started: the server is down
+    with override_settings(**smtp.settings()):
         with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
             log(patient, pain=9)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and not smtp.messages:
-                time.sleep(0.1)
-            time.sleep(0.5)  # room for a duplicate to show up, were there one
+            failed = OutboxEvent.objects.filter(topic="alert.clinicians", payload__has_key="clinician", attempts__gte=1)
+            wait_for(failed.exists)
+            (row,) = failed
+            assert row.processed_at is None and row.last_error.startswith("MailDeferred")
+            assert row.available_at > timezone.now() + dt.timedelta(seconds=20)  # back-off, not a hot loop
+            with smtp:
+                OutboxEvent.objects.filter(pk=row.pk).update(available_at=timezone.now())  # the back-off passes
+                assert outbox_requeue() >= 1  # the beat's sweep
+                wait_for(lambda: smtp.messages)
+                time.sleep(0.5)  # room for a duplicate to show up, were there one
+                assert outbox_requeue() == 0  # nothing left to send
         assert [m.recipients for m in smtp.messages] == [[doc.email]]
         assert smtp.messages[0].subject == "High alert for a patient who shares their diary with you"
+    row.refresh_from_db()
+    assert row.processed_at is not None and row.attempts == 2
