@@ -38,7 +38,7 @@ from bench.common import ensure_database  # noqa: E402
 from bench.patterns import person  # noqa: E402
 from diary.accounts.models import User  # noqa: E402
 from diary.accounts.services import user_make_clinician, user_register  # noqa: E402
-from diary.clinician.web import SESSION_KEY  # noqa: E402
+from diary.accounts.totp import SESSION_KEY  # noqa: E402
 from diary.patterns.services import insights_run  # noqa: E402
 from diary.sharing.scoped import scoped_episodes  # noqa: E402
 from diary.sharing.services import share_invite, share_redeem  # noqa: E402

@@ -1,6 +1,7 @@
 """/api/v1/ routes. Every path answers with and without a trailing slash (no redirects)."""
 
 from diary.accounts import api as accounts
+from diary.accounts import totp_api
 from diary.alerts import api as alerts
 from diary.checkins import api as checkins
 from diary.checkins import water_api as water
@@ -22,6 +23,8 @@ urlpatterns = [
     p("auth/register", accounts.RegisterApi.as_view(), "auth-register"),
     p("auth/token", accounts.TokenApi.as_view(), "auth-token"),
     p("auth/token/refresh", accounts.TokenRefreshApi.as_view(), "auth-token-refresh"),
+    p("auth/totp/enrol", totp_api.TotpEnrolApi.as_view(), "auth-totp-enrol"),
+    p("auth/totp/confirm", totp_api.TotpConfirmApi.as_view(), "auth-totp-confirm"),
     p("auth/logout", accounts.LogoutApi.as_view(), "auth-logout"),
     p("auth/password/change", accounts.PasswordChangeApi.as_view(), "auth-password-change"),
     p("auth/password/reset", accounts.PasswordResetApi.as_view(), "auth-password-reset"),

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from backend.breaker import BROKER
 from diary.accounts.models import User
+from diary.accounts.second_factor import tokens_for
 from diary.accounts.services import user_make_clinician, user_register
 
 # The loopback push services (Web Push, FCM, APNs) for any test that needs a push to arrive.
@@ -49,7 +49,9 @@ def make_user(
 def client_for(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+        # As the app signs in: a clinician with the code from the authenticator app (amr pwd+otp).
+        access = tokens_for(user, second_factor=user.is_clinician)["access"]
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     return client
 
 

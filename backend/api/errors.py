@@ -81,6 +81,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         details: dict[str, list[str]] = {}
         if isinstance(exc, exceptions.ParseError):
             details = {"body": [message]}
+        field_errors = getattr(exc, "field_errors", None)  # an exception naming its fields (the second factor)
+        if isinstance(field_errors, dict):
+            details = field_errors
         body = error_body(code, message, details)
     response.data = body
     if response.status_code == status.HTTP_401_UNAUTHORIZED:

@@ -16,6 +16,7 @@ from diary.accounts import password_reset, serializers, services
 from diary.accounts.deletion import user_delete
 from diary.accounts.models import User
 from diary.accounts.request_user import request_user
+from diary.accounts.second_factor import TokenObtainIn
 from diary.accounts.throttles import AuthBurstThrottle, AuthThrottle
 from diary.core.errors import DomainValidationError
 from diary.core.openapi import ANY_VIEW, ERRORS, ErrorSerializer
@@ -53,10 +54,25 @@ _TOKEN_RESPONSES = {
 }  # fmt: skip
 
 
-@extend_schema_view(post=extend_schema(responses=_TOKEN_RESPONSES))
-class TokenApi(TokenObtainPairView):
-    """Sign in with email and password; answers an access and a refresh token."""
+_OBTAIN_RESPONSES = {
+    **_TOKEN_RESPONSES,
+    401: OpenApiResponse(ErrorSerializer, description=(
+        "wrong email or password; or, for a clinician account, error `second_factor_required` with "
+        "`details.totp` saying the code is missing or wrong, or that no authenticator app is enrolled yet"
+    )),
+    429: OpenApiResponse(ErrorSerializer, description=(
+        "too many requests, or (details.totp) too many wrong codes for this account: retry after Retry-After"
+    )),
+}  # fmt: skip
 
+
+@extend_schema_view(post=extend_schema(request=TokenObtainIn, responses=_OBTAIN_RESPONSES))
+class TokenApi(TokenObtainPairView):
+    """Sign in with email and password (and, for a clinician account, ``totp``: the current code from
+    the authenticator app); answers an access and a refresh token. Only a clinician's tokens signed in
+    with a code read patient data."""
+
+    serializer_class = TokenObtainIn
     throttle_classes = _AUTH_THROTTLES
 
 

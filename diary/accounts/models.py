@@ -67,13 +67,20 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class TotpDevice(models.Model):
-    """A clinician's authenticator app (RFC 6238 TOTP): the second factor for the clinician web pages."""
+    """A clinician's authenticator app (RFC 6238 TOTP): the second factor for every clinician read."""
 
     user = models.OneToOneField("accounts.User", on_delete=models.CASCADE, primary_key=True, related_name="totp")
     secret = models.CharField(max_length=64)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # The last 30-second step a code was accepted for: a code works once (no replay).
     last_step = models.BigIntegerField(default=0)
+    # Re-enrolment (a new phone): the new secret waits here until a code from it confirms it, so the
+    # old authenticator keeps working if the switch is abandoned.
+    pending_secret = models.CharField(max_length=64, blank=True, default="")
+    # Wrong codes in a row, and the time before which no code is checked at all (a growing wait):
+    # kept in the database, on the row every check already locks, so a Redis outage cannot open it.
+    failures = models.PositiveIntegerField(default=0)
+    blocked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "accounts_totp_device"

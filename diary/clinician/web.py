@@ -13,14 +13,13 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from diary.accounts.request_user import request_user
-from diary.accounts.totp import totp_check, totp_device, totp_uri
+from diary.accounts.totp import SESSION_KEY, session_passed_totp, totp_attempt, totp_device, totp_uri, wait_text
 from diary.clinician.triage import triage_rows
 from diary.reports.patient import patient_context
 from diary.reports.pdf import patient_pdf as render_pdf
 from diary.sharing.access import clinician_share
 from diary.sharing.services import share_redeem
 
-SESSION_KEY = "totp_user"
 View = Callable[..., HttpResponse]
 
 
@@ -33,7 +32,7 @@ def clinician_page(view: View) -> View:
         user = request_user(request)
         if not user.is_clinician:
             return HttpResponseForbidden("Only clinician accounts review shared diaries.")
-        if request.session.get(SESSION_KEY) != user.pk:
+        if not session_passed_totp(request, user):
             return redirect(f"/clinician/2fa/?next={request.get_full_path()}")
         return view(request, *args, **kwargs)
 
@@ -48,14 +47,18 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     device = totp_device(user=user)
     error = ""
     if request.method == "POST":
-        if totp_check(user=user, code=request.POST.get("code", "")):
+        outcome = totp_attempt(user=user, code=request.POST.get("code", ""))
+        if outcome.ok:
             request.session.cycle_key()  # a new session id once the second factor is in
             request.session[SESSION_KEY] = user.pk
             target = request.GET.get("next") or "/clinician/"
             if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
                 target = "/clinician/"
             return redirect(target)
-        error = "That code did not match. Codes change every 30 seconds and work once."
+        elif outcome.retry_after:  # throttled per account: says only when to try again
+            error = wait_text(outcome.retry_after)
+        else:
+            error = "That code did not match. Codes change every 30 seconds and work once."
     context = {"enrolled": device.confirmed_at is not None, "secret": device.secret, "uri": totp_uri(device, user),
                "error": error}  # fmt: skip
     return render(request, "clinician/second_factor.html", context)

@@ -24,9 +24,9 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.utils import timezone
 from rest_framework.throttling import UserRateThrottle
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from diary.accounts.models import User
+from diary.accounts.second_factor import tokens_for
 from diary.accounts.services import user_make_clinician, user_update_profile
 from diary.alerts.models import Alert, ThresholdOverride
 from diary.alerts.thresholds import thresholds_set
@@ -126,8 +126,9 @@ def fingerprint(user: User) -> dict[str, Any]:
 
 
 def bearer(user: User) -> dict[str, str]:
-    """An access token, as the app gets after signing in (one per test: each one is a row)."""
-    return {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
+    """An access token, as the app gets after signing in (one per test: each one is a row); a
+    clinician's passed the second factor."""
+    return {"Authorization": f"Bearer {tokens_for(user, second_factor=user.is_clinician)['access']}"}
 
 
 def _webpush_keys() -> dict[str, str]:
