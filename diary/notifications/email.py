@@ -60,6 +60,11 @@ def _permanent(exc: smtplib.SMTPRecipientsRefused) -> bool:
     return bool(exc.recipients) and all(code >= 500 for code, _ in exc.recipients.values())
 
 
+def _codes(exc: smtplib.SMTPRecipientsRefused) -> str:
+    """The server's reply codes, without the addresses they answer (logs hold no email address)."""
+    return ", ".join(str(code) for code, _ in exc.recipients.values())
+
+
 def email_send(*, key: str, user_id: int, to: str, subject: str, text: str, html: str | None = None) -> bool:
     """Send one email to ``to`` unless one with ``key`` (what it is about, e.g. ``alert.contact:<uid>``)
     was already sent to that address. Returns whether it sent now.
@@ -84,10 +89,10 @@ def email_send(*, key: str, user_id: int, to: str, subject: str, text: str, html
         message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:
         if not _permanent(exc):
-            raise MailDeferred(f"recipient refused for now: {exc.recipients}") from exc
+            raise MailDeferred(f"recipient refused for now ({_codes(exc)})") from exc
         record.status = SentMail.REFUSED
         record.save(update_fields=["status"])
-        log.warning("mail refused for good, not retrying: key=%s refusal=%s", key, exc.recipients)
+        log.warning("mail refused for good, not retrying: key=%s codes=%s", key, _codes(exc))
         return False
     except (smtplib.SMTPException, OSError) as exc:  # OSError: refused connection, timeout, TLS
         raise MailDeferred(f"{type(exc).__name__}: {exc}") from exc

@@ -238,6 +238,21 @@ class TestOutage:
         assert pending_mail() == [] and smtp.messages == []
         (record,) = SentMail.objects.filter(user=owner)
         assert record.status == SentMail.REFUSED and record.key.startswith("alert.contact:")
+        assert "sam@example.com" not in record.key
+
+    def test_a_temporary_refusal_is_retried_and_names_no_address(self, smtp: SmtpServer, owner: User) -> None:
+        contact(owner)
+        smtp.refuse.add("sam@example.com")
+        smtp.refuse_code = "450 4.2.1 mailbox busy"
+        log(owner, **BREATHING)
+        drain()
+        escalate()
+        (row,) = pending_mail()
+        assert row.last_error == "MailDeferred: recipient refused for now (450)" and row.attempts == 1
+        smtp.refuse.clear()
+        OutboxEvent.objects.filter(pk=row.pk).update(available_at=timezone.now())
+        drain()
+        assert [m.recipients for m in smtp.messages] == [["sam@example.com"]] and pending_mail() == []
 
     def test_a_hung_server_times_out_and_defers_instead_of_holding_the_worker(self, owner: User) -> None:
         with hung_server() as port, override_settings(**SMTP, EMAIL_PORT=port, EMAIL_TIMEOUT=1):

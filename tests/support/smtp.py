@@ -7,7 +7,7 @@
 
 It speaks SMTP over a socket, so Django's SMTP backend (connect, EHLO, MAIL, RCPT, DATA, QUIT and its
 timeouts) runs exactly as against a production server. ``refuse`` names addresses it answers
-``550 no such user`` at RCPT (a permanent refusal).
+``refuse_code`` at RCPT (by default ``550 no such user``, a permanent refusal).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class _Handler:
 
     async def handle_RCPT(self, _server: Any, _session: Any, envelope: Any, address: str, _options: list[str]) -> str:
         if address.lower() in self.server.refuse:
-            return "550 5.1.1 no such user"
+            return self.server.refuse_code
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -66,6 +66,7 @@ class SmtpServer:
         self.port = port or free_port()
         self.messages: list[Received] = []
         self.refuse: set[str] = set()
+        self.refuse_code = "550 5.1.1 no such user"  # what ``refuse`` answers (a 4xx: try again later)
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
