@@ -75,8 +75,13 @@ class Device:
         assert r.status_code in (200, 409), r.content
         if r.status_code == 200:
             assert r.json()["experimentalRejectedIds"] == {}
+            after = {e.uid: e.seq for e in Episode.objects.filter(uid__in=[*self.records])}
             for uid in [*(c["id"] for c in created), *(u["id"] for u in updated), *deleted]:
-                pushed_log.append(("delete" if uid in deleted else "write", uid, before.get(uid, 0), self.last))
+                # Only a row the push really changed is an overwrite. A record equal to the stored row
+                # is an idempotent replay (rule 4): accepted, not written, whatever the cursor; the raw
+                # records carry whole-second stamps, so whether two pushes are equal depends on timing.
+                if after.get(uid) != before.get(uid):
+                    pushed_log.append(("delete" if uid in deleted else "write", uid, before.get(uid, 0), self.last))
                 if uid in deleted:
                     del self.records[uid]
                 else:
