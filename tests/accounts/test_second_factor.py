@@ -17,6 +17,7 @@ import time_machine
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
@@ -243,3 +244,13 @@ def test_guessing_codes_on_the_page_is_stopped_and_the_wait_grows(clinician: Use
         assert b"Too many wrong codes" in page.post("/clinician/2fa/", {"code": code_at(secret)}).content
         clock.shift(wait_after(FREE_TRIES + 1))
         assert page.post("/clinician/2fa/", {"code": code_at(secret)}).status_code == 302
+
+
+def test_the_schema_documents_the_code_and_the_enrolment() -> None:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    token = schema["paths"]["/api/v1/auth/token/"]["post"]
+    ref = token["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "totp" in schema["components"]["schemas"][ref]["properties"]
+    assert "second_factor_required" in token["responses"]["401"]["description"]
+    for path in ("/api/v1/auth/totp/enrol/", "/api/v1/auth/totp/confirm/"):
+        assert {"200", "400", "401", "429"} <= set(schema["paths"][path]["post"]["responses"])
