@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Final
 
+from django.db.models import Subquery
+
 from diary.accounts.models import User
 from diary.alerts.catalogue import BOUNDS, Thresholds
 from diary.alerts.days import earth_days, window_todays
@@ -87,20 +89,18 @@ def _diary_start(
     loaded = min([local_day(e) for e in episodes] + [c.day for c in checkins], default=None)
     if loaded is not None and loaded <= trend_earlier_start(todays[0]):
         return loaded
-    first_episode = (
-        Episode.objects.filter(user_id=user.pk, deleted_at__isnull=True)
-        .order_by("started_at")
-        .values_list("started_at", "tz")
-        .first()
-    )
-    first_checkin = (
-        CheckIn.objects.filter(user_id=user.pk, deleted_at__isnull=True)
-        .order_by("date")
-        .values_list("date", flat=True)
-        .first()
-    )
+    by_start = Episode.objects.filter(user_id=user.pk, deleted_at__isnull=True).order_by("started_at")
+    by_date = CheckIn.objects.filter(user_id=user.pk, deleted_at__isnull=True).order_by("date")
+    first_started, first_tz, first_checkin = (
+        User.objects.filter(pk=user.pk)
+        .values_list(
+            Subquery(by_start.values("started_at")[:1]),
+            Subquery(by_start.values("tz")[:1]),
+            Subquery(by_date.values("date")[:1]),
+        )
+        .get()
+    )  # one round trip, each an index scan
     days = [d for d in (loaded, first_checkin) if d is not None]
-    if first_episode is not None:
-        started_at, tz = first_episode
-        days.append(started_at.astimezone(zone(tz)).date())
+    if first_started is not None:
+        days.append(first_started.astimezone(zone(first_tz)).date())
     return min(days, default=None)
