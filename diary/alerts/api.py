@@ -12,8 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from diary.accounts.request_user import request_user
-from diary.alerts import services, thresholds
+from diary.alerts import services, texts, thresholds
 from diary.alerts.catalogue import BOUNDS, THRESHOLD_NAMES
+from diary.alerts.happened import alert_happened, episode_times, happened
 from diary.alerts.models import Alert
 from diary.core.api import IsDiaryOwner, json_object
 from diary.core.errors import DomainValidationError
@@ -22,7 +23,8 @@ from diary.core.pagination import DiaryCursorPagination
 from diary.sharing.access import IsClinician, clinician_share
 
 
-def alert_to_rest(a: Alert) -> dict[str, Any]:
+def alert_to_rest(a: Alert, when: str = "") -> dict[str, Any]:
+    """``when``: when the alert's episode happened, in words for the reader (``diary.alerts.happened``)."""
     return {
         "id": a.uid,
         "rule": a.rule,
@@ -30,6 +32,7 @@ def alert_to_rest(a: Alert) -> dict[str, Any]:
         "title": a.title,
         "guidance": a.guidance,
         "evidence": a.evidence,
+        "message": texts.alert_message(a.title, a.evidence, when),
         "numbers": a.numbers,
         "ruleset_version": a.ruleset_version,
         "episode_id": a.episode_uid,
@@ -46,7 +49,13 @@ class AlertOut(serializers.Serializer):
     severity = serializers.ChoiceField(choices=["urgent", "high", "watch"])
     title = serializers.CharField()
     guidance = serializers.CharField()
-    evidence = serializers.CharField(help_text='the numbers that crossed the threshold, e.g. "pain 9 >= 8"')
+    evidence = serializers.CharField(
+        help_text='the numbers that crossed the threshold, in words: "pain 9 out of 10 (threshold 8)"'
+    )
+    message = serializers.CharField(
+        help_text="the alert in one line of words for people: title, evidence and, for an episode's alert, when "
+        "the episode happened (its own local time; the zone is named when it is not the reader's)"
+    )
     numbers = serializers.DictField()
     ruleset_version = serializers.CharField()
     episode_id = serializers.CharField(allow_null=True)
@@ -73,6 +82,13 @@ def _alerts(user_id: Any, request: Request) -> Any:
     return rows
 
 
+def _rest(user_id: int, alerts: list[Alert], *, reader_tz: str | None) -> list[dict[str, Any]]:
+    """A page of alerts with when their episodes happened (one query). A clinician (``reader_tz`` None)
+    reads the patient's local time with its zone named; the person reads it in their own zone."""
+    times = episode_times(user_id=user_id, uids=[a.episode_uid for a in alerts])
+    return [alert_to_rest(a, happened(a, times, reader_tz=reader_tz)) for a in alerts]
+
+
 class AlertCollectionApi(generics.GenericAPIView[Alert]):
     permission_classes = [IsDiaryOwner]
     serializer_class = AlertOut
@@ -80,8 +96,9 @@ class AlertCollectionApi(generics.GenericAPIView[Alert]):
 
     @extend_schema(parameters=[_STATUS], responses={200: AlertOut(many=True), **ERRORS}, summary="Your alerts")
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(_alerts(request_user(request).pk, request))
-        return self.get_paginated_response([alert_to_rest(a) for a in page or ()])
+        user = request_user(request)
+        page = self.paginate_queryset(_alerts(user.pk, request))
+        return self.get_paginated_response(_rest(user.pk, page or [], reader_tz=user.current_timezone))
 
 
 class AlertDetailApi(APIView):
@@ -93,7 +110,7 @@ class AlertDetailApi(APIView):
         alert = Alert.objects.filter(user_id=user.pk, uid=uid, deleted_at__isnull=True).first()
         if alert is None:
             raise Http404
-        return Response(alert_to_rest(alert))
+        return Response(alert_to_rest(alert, alert_happened(alert, reader_tz=user.current_timezone)))
 
 
 class AlertAcknowledgeApi(APIView):
@@ -102,7 +119,8 @@ class AlertAcknowledgeApi(APIView):
     @extend_schema(request=None, responses={200: AlertOut, **ERRORS}, summary="Acknowledge (stops the repeats)")
     def post(self, request: Request, uid: str) -> Response:
         user = request_user(request)
-        return Response(alert_to_rest(services.alert_acknowledge(patient=user, uid=uid, by=user)))
+        alert = services.alert_acknowledge(patient=user, uid=uid, by=user)
+        return Response(alert_to_rest(alert, alert_happened(alert, reader_tz=user.current_timezone)))
 
 
 def _share(request: Request, pid: str, what: str) -> Any:
@@ -118,7 +136,7 @@ class ClinicianAlertsApi(generics.GenericAPIView[Alert]):
     def get(self, request: Request, pid: str) -> Response:
         share = _share(request, pid, "alerts")
         page = self.paginate_queryset(_alerts(share.patient_id, request))
-        return self.get_paginated_response([alert_to_rest(a) for a in page or ()])
+        return self.get_paginated_response(_rest(share.patient_id, page or [], reader_tz=None))
 
 
 class ClinicianAlertAcknowledgeApi(APIView):
@@ -128,7 +146,7 @@ class ClinicianAlertAcknowledgeApi(APIView):
     def post(self, request: Request, pid: str, uid: str) -> Response:
         share = _share(request, pid, "alert acknowledged")
         alert = services.alert_acknowledge(patient=share.patient, uid=uid, by=request_user(request))
-        return Response(alert_to_rest(alert))
+        return Response(alert_to_rest(alert, alert_happened(alert, reader_tz=None)))
 
 
 _NUMBERS: dict[str, serializers.Field] = {name: serializers.IntegerField() for name in THRESHOLD_NAMES}

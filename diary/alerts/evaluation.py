@@ -48,6 +48,7 @@ class EpisodeFacts:
     duration_s: int | None  # None while ongoing
     pain: int  # 0..10
     symptoms: frozenset[str] = frozenset()
+    side: str | None = None  # left | right | both | midline: only for the words of the evidence
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def episode_findings(ep: EpisodeFacts, t: Thresholds, now: dt.datetime) -> list[
         present = sorted(c for c in codes if c in ep.symptoms)
         if not present:
             continue
-        evidence = texts.symptoms_reported(rule, present, ep.kind, ep.body_location)
+        evidence = texts.symptoms_reported(rule, present, ep.kind, ep.body_location, ep.side)
         numbers: dict[str, object] = {"symptoms": present, "kind": ep.kind, "body_location": ep.body_location}
         out.append(_finding(rule, SEVERITIES[rule][-1], evidence, numbers, ep.uid))
 
@@ -275,9 +276,9 @@ def _persistent_pain(w: _Window) -> Finding | None:
     lingering = w.count(w.lingering, week)
     reasons = []
     if painful >= t.persistent_pain_count:
-        reasons.append(texts.painful_episodes(painful, t.persistent_pain, t.persistent_pain_count, WEEK_DAYS))
+        reasons.append(texts.painful_episodes(painful, t.persistent_pain, t.persistent_pain_count, WEEK_DAYS, w.today))
     if lingering >= t.lingering_pain_count:
-        reasons.append(texts.lingering_pain(lingering, t.lingering_pain_count, WEEK_DAYS))
+        reasons.append(texts.lingering_pain(lingering, t.lingering_pain_count, WEEK_DAYS, w.today))
     if not reasons:
         return None
     numbers: dict[str, object] = {
@@ -296,9 +297,9 @@ def _frequent(w: _Window) -> Finding | None:
     episodes, days = w.frequent(w.today)
     reasons = []
     if episodes >= t.frequent_count:
-        reasons.append(texts.frequent_episodes(episodes, t.frequent_count, WEEK_DAYS))
+        reasons.append(texts.frequent_episodes(episodes, t.frequent_count, WEEK_DAYS, w.today))
     if days >= t.frequent_days:
-        reasons.append(texts.frequent_days(days, t.frequent_days, WEEK_DAYS))
+        reasons.append(texts.frequent_days(days, t.frequent_days, WEEK_DAYS, w.today))
     if not reasons:
         return None
     numbers: dict[str, object] = {
@@ -368,10 +369,10 @@ def _persistent(w: _Window) -> Finding | None:
     covered = diary_covers(w.diary_start, trend_earlier_start(w.today))
     reasons = []
     if streak >= t.persistent_days:
-        reasons.append(texts.frequent_streak(streak, t.persistent_days))
+        reasons.append(texts.frequent_streak(streak, t.persistent_days, w.today))
     rising = covered and recent > earlier and p < TREND_ALPHA
     if rising:
-        reasons.append(texts.rising_trend(recent, earlier, TREND_HALF_DAYS, p, TREND_ALPHA))
+        reasons.append(texts.rising_trend(recent, earlier, TREND_HALF_DAYS, p, TREND_ALPHA, w.today))
     if not reasons:
         return None
     numbers: dict[str, object] = {
@@ -393,7 +394,7 @@ def _fluid_changes(checkins: Sequence[CheckinFacts], t: Thresholds, today: dt.da
     if days < t.fluid_days:
         return None
     numbers: dict[str, object] = {"days": days, "threshold": t.fluid_days, "window_days": WEEK_DAYS}
-    return _finding("fluid_changes", WATCH, texts.fluid_changes(days, t.fluid_days, WEEK_DAYS), numbers)
+    return _finding("fluid_changes", WATCH, texts.fluid_changes(days, t.fluid_days, WEEK_DAYS, today), numbers)
 
 
 def _widespread_twitching(w: _Window) -> Finding | None:
@@ -410,5 +411,5 @@ def _widespread_twitching(w: _Window) -> Finding | None:
         "threshold": t.twitch_regions,
         "window_days": TWITCH_WINDOW_DAYS,
     }
-    evidence = texts.widespread_twitching(names, t.twitch_regions, TWITCH_WINDOW_DAYS)
+    evidence = texts.widespread_twitching(names, t.twitch_regions, TWITCH_WINDOW_DAYS, w.today)
     return _finding("appearance_change", WATCH, evidence, numbers)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from diary.accounts.models import User
 from diary.alerts import texts
+from diary.alerts.happened import alert_happened
 from diary.alerts.models import Alert
 from diary.alerts.services import LADDER_EVERY, LADDER_MAX_REPEATS
 from diary.notifications.inbox import notification_notify
@@ -56,7 +57,9 @@ def _step(alert: Alert, now: dt.datetime) -> int:
             alert.repeats += 1
             notification_notify(
                 user=user, kind="alert", title=texts.still_urgent(alert.title)[:200],
-                body=texts.notification_body(alert.guidance, alert.evidence),
+                body=texts.notification_body(
+                    alert.guidance, alert.evidence, alert_happened(alert, reader_tz=user.current_timezone)
+                ),
                 alert_id=alert.uid,
             )  # fmt: skip
             queued += 1

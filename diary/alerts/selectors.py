@@ -29,7 +29,7 @@ LONGEST_HISTORY: Final = Thresholds(persistent_days=BOUNDS["persistent_days"][1]
 def episode_facts(e: Episode) -> EpisodeFacts:
     return EpisodeFacts(
         uid=e.uid, kind=e.kind, body_location=e.body_location, started_at=e.started_at, tz=e.tz,
-        duration_s=e.duration_s, pain=e.pain, symptoms=frozenset(e.symptoms or ()),
+        duration_s=e.duration_s, pain=e.pain, symptoms=frozenset(e.symptoms or ()), side=e.side,
     )  # fmt: skip
 
 

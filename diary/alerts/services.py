@@ -19,6 +19,7 @@ from diary.alerts import texts
 from diary.alerts.catalogue import SEVERITY_RANK, URGENT, Thresholds
 from diary.alerts.days import is_backlog
 from diary.alerts.evaluation import Finding, episode_findings, window_findings_as_of
+from diary.alerts.happened import alert_happened
 from diary.alerts.models import Alert
 from diary.alerts.selectors import episode_facts, window_facts
 from diary.alerts.tables import ALERTS
@@ -129,7 +130,8 @@ def _escalate_start(alert: Alert, user: User, now: dt.datetime) -> None:
     """The first rung: the person at once (inbox + push); high and urgent: the sharing clinicians;
     urgent: repeats every 15 minutes and, if named, the emergency contact after 15 minutes."""
 
-    body = texts.notification_body(alert.guidance, alert.evidence)
+    happened = alert_happened(alert, reader_tz=user.current_timezone)
+    body = texts.notification_body(alert.guidance, alert.evidence, happened)
     notification_notify(user=user, kind="alert", title=alert.title, body=body, alert_id=alert.uid)
     if alert.severity in ("high", URGENT):
         outbox_enqueue(user_id=user.pk, topic=ALERT_CLINICIANS, payloads=[{"alert": alert.uid}])

@@ -3,8 +3,8 @@ evidence sentence that says which numbers crossed which threshold, and the notif
 that carry them.
 
 Pure (no Django). ``evaluation`` decides *whether* a rule fires and with which numbers; this module
-only says it. The evidence still names codes (symptoms, body locations, episode kinds) as they are
-stored: rendering them in plain words is a change to this module alone.
+only says it, in words: every code (symptom, body location, episode kind, severity, rule) goes
+through ``diary.core.words``, the one function that names codes on every surface.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from diary.alerts.catalogue import RULES
+from diary.core import words
 
 
 @dataclass(frozen=True)
@@ -29,57 +30,57 @@ _NOT_A_DIAGNOSIS = "This is not a diagnosis."
 # What the person is told, per rule (DOMAIN.md section 4, in plain words).
 TEXTS: Final[Mapping[str, RuleText]] = {
     "breathing_difficulty": RuleText(
-        "Difficulty breathing",
+        words.word("rule", "breathing_difficulty"),
         "Difficulty breathing with a spasm needs immediate medical attention: call emergency services now.",
     ),
     "severe_pain": RuleText(
-        "Severe pain",
+        words.word("rule", "severe_pain"),
         f"Severe pain during contractions should be checked by a clinician. {_NOT_A_DIAGNOSIS}",
     ),
     "persistent_pain": RuleText(
-        "Pain that keeps coming back",
+        words.word("rule", "persistent_pain"),
         "Pain that keeps returning, or does not get better with home care, should be assessed by a clinician. "
         f"{_NOT_A_DIAGNOSIS}",
     ),
     "weakness": RuleText(
-        "Weakness with contractions",
+        words.word("rule", "weakness"),
         "Weakness together with contractions can point to a nerve or electrolyte problem. Do not ignore it: "
         f"talk to a clinician. {_NOT_A_DIAGNOSIS}",
     ),
     "sensory_change": RuleText(
-        "Numbness, tingling or swelling",
+        words.word("rule", "sensory_change"),
         "Numbness, tingling or swelling with contractions may mean a nerve is pressed or there is inflammation. "
         f"Have it checked by a clinician. {_NOT_A_DIAGNOSIS}",
     ),
     "skin_or_infection": RuleText(
-        "Skin change near the muscle",
+        words.word("rule", "skin_or_infection"),
         "Skin changes, warmth or redness near the muscle can mean an infection or an allergic reaction. "
         f"Have it checked by a clinician. {_NOT_A_DIAGNOSIS}",
     ),
     "cannot_move": RuleText(
-        "Could not move the limb",
+        words.word("rule", "cannot_move"),
         f"Not being able to move the limb needs prompt assessment by a clinician. {_NOT_A_DIAGNOSIS}",
     ),
     "appearance_change": RuleText(
-        "Change in a muscle or widespread twitching",
+        words.word("rule", "appearance_change"),
         "A visible change in a muscle, or twitching in several parts of the body, is worth investigating "
         f"with a clinician. {_NOT_A_DIAGNOSIS}",
     ),
     "long_episode": RuleText(
-        "Long-lasting contraction",
+        words.word("rule", "long_episode"),
         f"Contractions that last this long warrant evaluation by a clinician. {_NOT_A_DIAGNOSIS}",
     ),
     "frequent": RuleText(
-        "Frequent contractions",
+        words.word("rule", "frequent"),
         "Frequent contractions may have an underlying cause. Consider talking to a clinician about them. "
         f"{_NOT_A_DIAGNOSIS}",
     ),
     "persistent": RuleText(
-        "Contractions persisting for weeks",
+        words.word("rule", "persistent"),
         f"Contractions that persist for weeks should be evaluated by a specialist. {_NOT_A_DIAGNOSIS}",
     ),
     "fluid_changes": RuleText(
-        "Signs of dehydration",
+        words.word("rule", "fluid_changes"),
         "Darker or less urine and a dry mouth are signs of dehydration or an electrolyte imbalance. Drink water "
         f"and consider asking a clinician or pharmacist for advice. {_NOT_A_DIAGNOSIS}",
     ),
@@ -108,73 +109,115 @@ def format_minutes(minutes: int) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# Evidence: one sentence per finding. A window rule that fires for more than one reason lists each
-# reason (``because``).
+# Evidence: one sentence per finding, in words (codes through ``diary.core.words``), each number with
+# the threshold it crossed. A window rule names its local days when the caller passes ``today`` (the
+# person's local day the rule was judged as of), and lists each reason it fires for (``because``).
 
 
 def because(reasons: Sequence[str]) -> str:
     return "; ".join(reasons)
 
 
-def symptoms_reported(rule: str, symptoms: Sequence[str], kind: str, body_location: str) -> str:
-    """A symptom rule; difficulty breathing also says with what and where (chest or neck matter most)."""
-    text = f"symptom {', '.join(symptoms)} reported"
-    if rule == "breathing_difficulty":
-        text += f" with a {kind} ({body_location})"
-    return text
+def day(d: dt.date) -> str:
+    """``"Fri 4 Dec"``: a local day in words."""
+    return f"{d:%a} {d.day} {d:%b}"
+
+
+def days_ending(today: dt.date | None, n: int, *, ago: int = 0) -> str:
+    """``"the 7 days from Sat 28 Nov to Fri 4 Dec"`` (``"the last 7 days"`` without ``today``)."""
+    if today is None:
+        return f"the last {n} days"
+    end = today - dt.timedelta(days=ago)
+    return f"the {n} days from {day(end - dt.timedelta(days=n - 1))} to {day(end)}"
+
+
+def symptoms_reported(
+    rule: str, symptoms: Sequence[str], kind: str, body_location: str, side: str | None = None
+) -> str:
+    """``"difficulty breathing with a spasm in the chest"``: what came with which episode, where."""
+    del rule  # every symptom rule says the same: what, with which contraction, where
+    return f"{words.words('symptom', symptoms)} with {words.episode_phrase(kind, body_location, side)}"
 
 
 def severe_pain(pain: int, threshold: int) -> str:
-    return f"pain {pain} >= {threshold}"
+    return f"pain {pain} out of 10 (threshold {threshold})"
 
 
 def long_episode(seconds: int, threshold_min: int, *, ongoing: bool) -> str:
-    label = "ongoing for" if ongoing else "duration"
-    return f"{label} {format_duration(seconds)} >= {format_minutes(threshold_min)}"
+    label = "still going on after" if ongoing else "lasted"
+    return f"{label} {format_duration(seconds)} (threshold {format_minutes(threshold_min)})"
 
 
-def painful_episodes(episodes: int, pain: int, threshold: int, window_days: int) -> str:
-    return f"{episodes} episodes with pain >= {pain} in {window_days} days >= {threshold}"
-
-
-def lingering_pain(episodes: int, threshold: int, window_days: int) -> str:
-    return f"lingering pain after {episodes} episodes in {window_days} days >= {threshold}"
-
-
-def frequent_episodes(episodes: int, threshold: int, window_days: int) -> str:
-    return f"{episodes} episodes in {window_days} days >= {threshold}"
-
-
-def frequent_days(days: int, threshold: int, window_days: int) -> str:
-    return f"episodes on {days} of the last {window_days} days >= {threshold}"
-
-
-def frequent_streak(days: int, threshold: int) -> str:
-    return f"frequent on each of the last {days} days >= {threshold}"
-
-
-def rising_trend(recent: int, earlier: int, half_days: int, p: float, alpha: float) -> str:
+def painful_episodes(episodes: int, pain: int, threshold: int, window_days: int, today: dt.date | None = None) -> str:
     return (
-        f"rising: {recent} episodes in the last {half_days} days vs {earlier} in the {half_days} days before "
-        f"(one-sided binomial p = {p:.4f} < {alpha})"
+        f"{_episodes(episodes)} with pain {pain} out of 10 or more in {days_ending(today, window_days)} "
+        f"(threshold {threshold})"
     )
 
 
-def fluid_changes(days: int, threshold: int, window_days: int) -> str:
-    return f"fluid changes on {days} of the last {window_days} days >= {threshold}"
+def lingering_pain(episodes: int, threshold: int, window_days: int, today: dt.date | None = None) -> str:
+    return f"pain lingered after {_episodes(episodes)} in {days_ending(today, window_days)} (threshold {threshold})"
 
 
-def widespread_twitching(regions: Sequence[str], threshold: int, window_days: int) -> str:
-    return f"twitching in {len(regions)} body regions in {window_days} days >= {threshold} ({', '.join(regions)})"
+def frequent_episodes(episodes: int, threshold: int, window_days: int, today: dt.date | None = None) -> str:
+    return f"{_episodes(episodes)} in {days_ending(today, window_days)} (threshold {threshold})"
+
+
+def frequent_days(days: int, threshold: int, window_days: int, today: dt.date | None = None) -> str:
+    return f"episodes on {days} of {days_ending(today, window_days)} (threshold {threshold} days)"
+
+
+def frequent_streak(days: int, threshold: int, today: dt.date | None = None) -> str:
+    return f"frequent contractions on each of {days_ending(today, days)} (threshold {threshold} days)"
+
+
+def rising_trend(
+    recent: int, earlier: int, half_days: int, p: float, alpha: float, today: dt.date | None = None
+) -> str:
+    return (
+        f"{_episodes(recent)} in {days_ending(today, half_days)}, against {earlier} in the {half_days} days "
+        f"before: a rise unlikely to be chance (one-sided binomial test, p = {p:.4f}, below {alpha})"
+    )
+
+
+def fluid_changes(days: int, threshold: int, window_days: int, today: dt.date | None = None) -> str:
+    return (
+        f"signs of dehydration ({words.word('exposure', 'fluid_changes')}) on {days} of "
+        f"{days_ending(today, window_days)} "
+        f"(threshold {threshold} days)"
+    )
+
+
+def widespread_twitching(regions: Sequence[str], threshold: int, window_days: int, today: dt.date | None = None) -> str:
+    return (
+        f"twitching in {len(regions)} body regions ({words.words('region', regions)}) in "
+        f"{days_ending(today, window_days)} (threshold {threshold})"
+    )
+
+
+def _episodes(n: int) -> str:
+    return f"{n} episode" if n == 1 else f"{n} episodes"
 
 
 # --------------------------------------------------------------------------------------------------
 # Notifications and emails (the escalation ladder's messages)
 
 
-def notification_body(guidance: str, evidence: str) -> str:
-    """The person's inbox and push text: what to do, then why."""
-    return f"{guidance}\n\nWhy: {evidence}." if evidence else guidance
+def notification_body(guidance: str, evidence: str, happened: str = "") -> str:
+    """The person's inbox and push text: what to do, then why (and, for an episode's alert, when the
+    episode happened: ``happened`` from ``words.local_time``)."""
+    return f"{guidance}\n\nWhy: {evidence_when(evidence, happened)}." if evidence else guidance
+
+
+def alert_message(title: str, evidence: str, happened: str = "") -> str:
+    """One line that says an alert in full: ``"Severe pain: pain 8 out of 10 (threshold 8), on Fri 4
+    Dec 2026, 20:59"``; the REST ``message``, the clinician page and the PDF."""
+    return f"{title}: {evidence_when(evidence, happened)}" if evidence else title
+
+
+def evidence_when(evidence: str, happened: str) -> str:
+    """The evidence and, for an episode's alert, when the episode happened."""
+    return f"{evidence}, on {happened}" if happened else evidence
 
 
 def still_urgent(title: str) -> str:

@@ -8,11 +8,12 @@ from typing import Any
 
 from django.utils.safestring import mark_safe
 
-from diary.alerts.models import Alert
+from diary.core import words
 from diary.core.fields import zone
 from diary.episodes.render import episode_to_rest
 from diary.patterns.selectors import insights_latest
 from diary.reports import charts
+from diary.reports.alert_lines import alert_lines
 from diary.sharing.models import Share
 from diary.sharing.scoped import redact, scoped_episodes
 
@@ -41,16 +42,17 @@ def patient_context(
         for e, _ in recent:
             if e.duration_s is not None:
                 by_kind[e.kind].append(e.duration_s / 60)
+        places = [words.word("body_location", e.body_location) for e, _ in recent]
         # Our own matplotlib SVG (no user text in it but codes and numbers): safe to embed as is.
         ctx["charts"] = {
             "per_week": mark_safe(charts.episodes_per_week(weeks, dict(counts))),  # noqa: S308  # nosec B308 B703
             "pain": mark_safe(charts.pain_over_time(weeks, pains)),  # noqa: S308  # nosec B308 B703
             "duration": mark_safe(charts.durations(dict(by_kind))),  # noqa: S308  # nosec B308 B703
-            "where": mark_safe(charts.body_locations([e.body_location for e, _ in recent])),  # noqa: S308  # nosec B308 B703
+            "where": mark_safe(charts.body_locations(places)),  # noqa: S308  # nosec B308 B703
         }
         ctx["weekly_total"] = sum(sum(v) for v in counts.values())
         table = [(e, t) for e, t in local if (kind is None or e.kind == kind) and (since is None or t.date() >= since)]
-        ctx["episodes"] = [redact(episode_to_rest(e), share) for e, _ in table[:rows]]
+        ctx["episodes"] = [_in_words(redact(episode_to_rest(e), share)) for e, _ in table[:rows]]
         ctx["episode_count"] = len(table)
     if "insights" in share.scopes and (snap := insights_latest(user_id=share.patient_id)) is not None:
         found = [t for t in snap.report.get("triggers", []) if t.get("significant") and t.get("rate_ratio")]
@@ -60,7 +62,16 @@ def patient_context(
         if forest:
             ctx.setdefault("charts", {})["triggers"] = mark_safe(charts.trigger_findings(forest))  # noqa: S308  # nosec B308 B703
     if "alerts" in share.scopes:
-        ctx["alerts"] = list(
-            Alert.objects.filter(user_id=share.patient_id, deleted_at__isnull=True).order_by("-opened_at")[:50]
-        )
+        ctx["alerts"] = alert_lines(share.patient)
+        ctx["patient_zone"] = share.patient.timezone
     return ctx
+
+
+def _in_words(row: dict[str, Any]) -> dict[str, Any]:
+    """An episode row with its codes also in words, for the table a clinician reads."""
+    return {
+        **row,
+        "kind_words": words.word("kind", row["kind"]),
+        "where_words": words.where(row["body_location"], row.get("side")).removeprefix("the "),
+        "symptom_words": words.words("symptom", row.get("symptoms") or ()),
+    }

@@ -65,7 +65,7 @@ def test_28_days_of_history_and_a_real_rise_alert() -> None:
     f = window(episodes, diary_start=ago(27))["persistent"]
     assert f.numbers["rising"] is True and f.numbers["trend_covered"] is True
     assert (f.numbers["earlier_episodes"], f.numbers["recent_episodes"]) == (1, 10)
-    assert "10 episodes in the last 14 days vs 1" in f.evidence
+    assert "10 episodes in the 14 days from Wed 27 Mar to Tue 9 Apr, against 1 in the 14 days before" in f.evidence
 
 
 @pytest.mark.parametrize(("diary_start", "fires"), [(ago(28), True), (ago(27), True), (ago(26), False)])
@@ -87,7 +87,7 @@ def test_a_trend_that_is_not_covered_still_lets_the_streak_speak() -> None:
     episodes = many(10, ago(13)) + many(10, ago(6))
     f = window(episodes, diary_start=ago(13))["persistent"]
     assert f.numbers["frequent_streak_days"] == 14 and f.numbers["rising"] is False
-    assert f.evidence.startswith("frequent on each of the last 14 days")
+    assert f.evidence.startswith("frequent contractions on each of the 14 days from Wed 27 Mar to Tue 9 Apr")
 
 
 @pytest.mark.parametrize(("first", "fires"), [(13, True), (12, False)])

@@ -14,7 +14,10 @@ def test_every_rule_has_its_words_and_nothing_else_does() -> None:
 
 
 def test_notification_says_what_to_do_then_why() -> None:
-    assert notification_body("Call now.", "pain 9 >= 8") == "Call now.\n\nWhy: pain 9 >= 8."
+    assert notification_body("Call now.", "pain 9 out of 10") == "Call now.\n\nWhy: pain 9 out of 10."
+    assert notification_body("Call now.", "pain 9 out of 10", "Fri 4 Dec 2026, 20:59") == (
+        "Call now.\n\nWhy: pain 9 out of 10, on Fri 4 Dec 2026, 20:59."
+    )
     assert notification_body("Call now.", "") == "Call now."  # an alert stored before evidence existed
     assert still_urgent("Difficulty breathing") == "Still urgent: Difficulty breathing"
 

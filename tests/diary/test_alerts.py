@@ -68,7 +68,7 @@ class TestLifecycle:
         log(owner, pain=9, symptoms=["weakness"])
         run_outbox()
         assert sorted(a.rule for a in alerts(owner)) == ["severe_pain", "weakness"]
-        assert next(a for a in alerts(owner) if a.rule == "severe_pain").evidence == "pain 9 >= 8"
+        assert next(a for a in alerts(owner) if a.rule == "severe_pain").evidence == "pain 9 out of 10 (threshold 8)"
 
     def test_an_edit_that_removes_the_cause_resolves_and_a_return_reopens_the_same_alert(self, owner: User) -> None:
         uid = log(owner, pain=9)["id"]
@@ -81,7 +81,7 @@ class TestLifecycle:
         api.patch(f"/api/v1/episodes/{uid}", {"pain": 10}, format="json")
         run_outbox()
         (again,) = alerts(owner)
-        assert again.pk == alert.pk and again.status == "open" and again.evidence == "pain 10 >= 8"
+        assert again.pk == alert.pk and again.status == "open" and again.evidence == "pain 10 out of 10 (threshold 8)"
 
     def test_deleting_the_episode_resolves_its_alerts(self, owner: User) -> None:
         uid = log(owner, pain=9)["id"]
@@ -107,7 +107,7 @@ class TestLifecycle:
         with time_machine.travel(started + dt.timedelta(minutes=31), tick=False):
             assert alerts_ongoing() == 1  # the 5-minute sweep
         (alert,) = alerts(owner)
-        assert (alert.rule, alert.severity) == ("long_episode", "watch") and "ongoing" in alert.evidence
+        assert (alert.rule, alert.severity) == ("long_episode", "watch") and "still going on" in alert.evidence
 
     def test_window_rules_open_at_most_one_alert_per_rule_per_7_days(self, owner: User) -> None:
         now = timezone.now()
@@ -206,7 +206,9 @@ class TestApi:
         alert = alerts(owner)[0]
         api = client_for(owner)
         body = api.get("/api/v1/alerts?status=open").json()
-        assert [a["id"] for a in body["results"]] == [alert.uid] and body["results"][0]["evidence"] == "pain 9 >= 8"
+        assert [a["id"] for a in body["results"]] == [alert.uid] and body["results"][0][
+            "evidence"
+        ] == "pain 9 out of 10 (threshold 8)"
         assert api.get("/api/v1/alerts?status=resolved").json()["results"] == []
         assert api.get("/api/v1/alerts?status=maybe").status_code == 400
         intruder = client_for(other)

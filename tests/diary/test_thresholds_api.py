@@ -378,7 +378,7 @@ class TestEffect:
         alert = Alert.objects.get(user=owner, rule="severe_pain")
         assert alert.episode_uid == uid != before
         assert (alert.severity, alert.status, alert.ruleset_version) == ("high", "open", "1.1")
-        assert alert.evidence == "pain 6 >= 6"
+        assert alert.evidence == "pain 6 out of 10 (threshold 6)"
         assert alert.numbers == {"pain": 6, "threshold": 6}
         # the person is told at once, the clinician by email (a high alert)
         assert notification_kinds(owner) == ["alert"]
@@ -387,7 +387,11 @@ class TestEffect:
 
         # the clinician sees it with the why
         (listed,) = clinician_api.get(alerts_url(pid)).json()["results"]
-        assert listed["id"] == alert.uid and listed["evidence"] == "pain 6 >= 6" and listed["ruleset_version"] == "1.1"
+        assert (
+            listed["id"] == alert.uid
+            and listed["evidence"] == "pain 6 out of 10 (threshold 6)"
+            and listed["ruleset_version"] == "1.1"
+        )
 
     def test_below_the_tuned_threshold_nothing_opens(self, clinician_api: APIClient, pid: str, owner: User) -> None:
         put_ok(clinician_api, pid, {"severe_pain": 6})
@@ -401,7 +405,7 @@ class TestEffect:
         assert not Alert.objects.filter(user=owner).exists()
         log_episode(owner, pain=8)
         alert = Alert.objects.get(user=owner, rule="severe_pain")
-        assert alert.evidence == "pain 8 >= 8"
+        assert alert.evidence == "pain 8 out of 10 (threshold 8)"
 
     def test_the_most_sensitive_clinician_decides(self, clinician_api: APIClient, pid: str, owner: User) -> None:
         doc2 = second_clinician()
@@ -409,7 +413,7 @@ class TestEffect:
         put_ok(clinician_api, pid, {"severe_pain": 7})
         log_episode(owner, pain=7)
         alert = Alert.objects.get(user=owner, rule="severe_pain")
-        assert alert.evidence == "pain 7 >= 7" and alert.ruleset_version == "1.2"
+        assert alert.evidence == "pain 7 out of 10 (threshold 7)" and alert.ruleset_version == "1.2"
 
 
 class TestClinicianAlerts:
@@ -425,10 +429,10 @@ class TestClinicianAlerts:
         assert set(body) == {"next", "previous", "results"}
         (alert,) = body["results"]
         assert alert["episode_id"] == mine and alert["rule"] == "severe_pain" and alert["status"] == "open"
-        assert alert["evidence"] == "pain 9 >= 8" and alert["ruleset_version"] == "1"
+        assert alert["evidence"] == "pain 9 out of 10 (threshold 8)" and alert["ruleset_version"] == "1"
         assert {"title", "guidance", "severity", "numbers", "opened_at", "acknowledged_at"} <= set(alert)
         (theirs,) = clinician_api.get(alerts_url(pid_other)).json()["results"]
-        assert theirs["evidence"] == "pain 10 >= 8"
+        assert theirs["evidence"] == "pain 10 out of 10 (threshold 8)"
 
     def test_status_filter(self, clinician_api: APIClient, pid: str, owner: User) -> None:
         log_episode(owner, pain=9)

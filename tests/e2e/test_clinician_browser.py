@@ -56,7 +56,7 @@ def test_a_clinician_reviews_a_shared_diary_in_chromium(live_server: Any) -> Non
     assert seen["signedIn"] and seen["patient"] == share.uid
     assert seen["weeklyTotal"] == "3" and seen["charts"] >= 4 and seen["episodeRows"] == 3
     assert {"calf", "foot"} <= set(seen["chartTexts"]) and " 2" in seen["chartTexts"]  # calf: 2 episodes
-    assert any("pain 9 >= 8" in a for a in seen["alerts"])
+    assert any("Pain 9 out of 10 (threshold 8)" in a for a in seen["alerts"])
     pdf = Path(seen["pdf"])
     text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     assert "last 26 weeks: 3" in text and "private words" not in text

@@ -1,0 +1,56 @@
+"""The alerts a clinician reads on the patient page and in the PDF: one line per alert, in words, with
+when its episode happened.
+
+Times are the patient's local time, because that is what a clinician reasons with (a cramp at 03:00
+where the patient sleeps is nocturnal whatever the clinician's clock says) and what the patient sees
+in the app. The page says so once; a line whose episode happened in another zone than the patient's
+own names that zone. A window alert has no episode: its evidence names its local days, and the line
+says when it was raised, in the patient's zone.
+
+Alerts that would read the same (same rule, severity, words, status and time) are one line with a
+count, so nothing is repeated however the rows came to be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from diary.accounts.models import User
+from diary.alerts.catalogue import SEVERITY_RANK
+from diary.alerts.happened import episode_times, happened
+from diary.alerts.models import Alert
+from diary.core import words
+
+SHOWN = 50
+_STATUS_ORDER = {"open": 0, "acknowledged": 1, "resolved": 2}
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    severity: str  # the code, for styling
+    severity_words: str
+    title: str
+    evidence: str
+    status: str  # in words
+    when: str  # "episode on Fri 4 Dec 2026, 20:59" or "raised on Fri 4 Dec 2026, 21:00"
+    count: int = 1
+
+
+def alert_lines(patient: User, limit: int = SHOWN) -> list[AlertLine]:
+    """Open alerts first, most severe first, then the latest; identical lines once (with a count)."""
+    alerts = list(Alert.objects.filter(user_id=patient.pk, deleted_at__isnull=True).order_by("-opened_at")[:limit])
+    times = episode_times(user_id=patient.pk, uids=[a.episode_uid for a in alerts])
+    tz = patient.timezone
+    alerts.sort(key=lambda a: (_STATUS_ORDER.get(a.status, 3), -SEVERITY_RANK.get(a.severity, 0)))
+    lines: dict[tuple[str, ...], AlertLine] = {}
+    for a in alerts:
+        at = happened(a, times, reader_tz=tz)
+        when = f"episode on {at}" if at else f"raised on {words.local_time(a.opened_at, tz, reader_tz=tz)}"
+        line = AlertLine(
+            severity=a.severity, severity_words=words.word("severity", a.severity), title=a.title,
+            evidence=a.evidence, status=words.word("status", a.status), when=when,
+        )  # fmt: skip
+        key = (line.severity, line.title, line.evidence, line.status, line.when)
+        seen = lines.get(key)
+        lines[key] = line if seen is None else replace(seen, count=seen.count + 1)
+    return list(lines.values())
