@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -48,18 +49,27 @@ def test_a_clinician_reviews_a_shared_diary_in_chromium(live_server: Any) -> Non
     for pain, where in ((3, "calf"), (9, "calf"), (5, "foot")):
         body = episode_body(pain=pain, body_location=where, started_at=now.isoformat(), notes="private words")
         assert api.post("/api/v1/episodes", body, format="json").status_code == 201
-    run_outbox()  # the pain-9 red flag
+    body = episode_body(kind="spasm", subtype="skeletal", body_location="chest", side=None, pain=4,
+                        symptoms=["breathing_difficulty"], started_at=now.isoformat())  # fmt: skip
+    assert api.post("/api/v1/episodes", body, format="json").status_code == 201
+    run_outbox()  # the pain-9 and the difficulty-breathing red flags
     clinician = user_make_clinician(user=make_user("browser-doc@example.com"))
     share, code = share_invite(patient=person, data={"scopes": ["episodes", "alerts"]})
 
     seen = browse(live_server.url, clinician, CODE=code)
     assert seen["signedIn"] and seen["patient"] == share.uid
-    assert seen["weeklyTotal"] == "3" and seen["charts"] >= 4 and seen["episodeRows"] == 3
+    assert seen["weeklyTotal"] == "4" and seen["charts"] >= 4 and seen["episodeRows"] == 4
     assert {"calf", "foot"} <= set(seen["chartTexts"]) and " 2" in seen["chartTexts"]  # calf: 2 episodes
     assert any("Pain 9 out of 10 (threshold 8)" in a for a in seen["alerts"])
+    assert any(
+        a.startswith("Urgent: Difficulty breathing. Difficulty breathing with a spasm in the chest.")
+        for a in seen["alerts"]
+    )
+    assert not any(re.search(r"\b[a-z]+_[a-z_]+\b", a) for a in seen["alerts"])  # words, never a code
+    assert len(seen["alerts"]) == len(set(seen["alerts"]))
     pdf = Path(seen["pdf"])
     text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
-    assert "last 26 weeks: 3" in text and "private words" not in text
+    assert "last 26 weeks: 4" in text and "private words" not in text
     subprocess.run(["pdftoppm", "-r", "50", "-png", str(pdf), str(ARTEFACTS / "report-page")], check=True)
     assert list(ARTEFACTS.glob("report-page*.png"))
 
