@@ -90,10 +90,17 @@ class Person:
 
 class Soak:
     def __init__(
-        self, *, seconds: float, clients: int, interval: float, database_url: str | None, log: Callable[[str], None]
+        self,
+        *,
+        seconds: float,
+        clients: int,
+        interval: float,
+        database_url: str | None,
+        log: Callable[[str], None],
+        reminders: bool = True,
     ) -> None:
         self.result = Result(seconds=seconds, clients=clients)
-        self.interval = interval
+        self.interval, self.reminders = interval, reminders
         self.database_url, self.say = database_url, log
         self.var = Path(tempfile.mkdtemp(prefix="diary-soak-"))
         self.port = _free_port()
@@ -195,7 +202,7 @@ class Soak:
         # The first minute at least 20 s away (a rule saved just before its time is not a fair test).
         first = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=80)).replace(second=0, microsecond=0)
         minutes = int(self.result.seconds // 60) + 4
-        for offset in range(RULES):
+        for offset in range(RULES if self.reminders else 0):
             times = [first + dt.timedelta(minutes=m) for m in range(offset, minutes, RULES)][:48]
             rule = {
                 "kind": "custom", "label": f"soak {offset}", "schedule": "times",
@@ -289,7 +296,7 @@ class Soak:
             res.written["episodes"] += len(p.episodes)
             res.written["checkins"] += len(p.checkins)
         # Due: every time up to the end of the load, and at least each person's first (a short run).
-        horizon = max([ended, *(min(t for ts in p.rules.values() for t in ts) for p in people)])
+        horizon = max([ended, *(min(t for ts in p.rules.values() for t in ts) for p in people if p.rules)])
         due = {(p.n, rid, t) for p in people for rid, times in p.rules.items() for t in times if t <= horizon}
         res.reminders_due = len(due)
         # The dispatcher runs once a minute: give the last due times a beat tick and a worker turn.
@@ -361,10 +368,14 @@ def soak(
     clients: int = 4,
     interval: float = 0.2,
     database_url: str | None = None,
+    reminders: bool = True,
     log: Callable[[str], None] = print,
 ) -> Result:
-    """Run the whole soak; the result's ``failures`` list every check that did not hold."""
-    runner = Soak(seconds=seconds, clients=clients, interval=interval, database_url=database_url, log=log)
+    """Run the whole soak; the result's ``failures`` list every check that did not hold. Without
+    ``reminders`` nobody has reminder rules, and nothing waits for the dispatcher."""
+    runner = Soak(
+        seconds=seconds, clients=clients, interval=interval, database_url=database_url, log=log, reminders=reminders
+    )
     try:
         runner.start()
         people = [runner.person(n) for n in range(clients)]
