@@ -28,8 +28,8 @@ BODY_LOCATIONS: Final[Mapping[str, str]] = {
     "eyelid": "eyelid", "face": "face", "jaw": "jaw", "neck": "neck", "shoulder": "shoulder",
     "upper_back": "upper back", "lower_back": "lower back", "chest": "chest", "abdomen": "abdomen",
     "pelvic_floor": "pelvic floor", "biceps": "biceps", "triceps": "triceps", "forearm": "forearm",
-    "hand": "hand", "fingers": "fingers", "glutes": "buttocks", "hip": "hip", "quadriceps": "front of the thigh",
-    "hamstring": "back of the thigh", "calf": "calf", "shin": "shin", "foot": "foot", "toes": "toes",
+    "hand": "hand", "fingers": "fingers", "glutes": "buttocks", "hip": "hip", "quadriceps": "quadriceps",
+    "hamstring": "hamstring", "calf": "calf", "shin": "shin", "foot": "foot", "toes": "toes",
     "other": "another part of the body",
 }  # fmt: skip
 SIDES: Final[Mapping[str, str]] = {"left": "left", "right": "right", "both": "both sides", "midline": "middle"}
@@ -45,9 +45,9 @@ ACTIVITIES: Final[Mapping[str, str]] = {
     "other": "something else",
 }  # fmt: skip
 TRIGGERS: Final[Mapping[str, str]] = {
-    "dehydration": "dehydration", "low_electrolytes": "low electrolytes (potassium, magnesium, calcium)",
+    "dehydration": "dehydration", "low_electrolytes": "low electrolytes",
     "heat": "heat", "strenuous_exercise": "strenuous exercise", "overuse": "overuse (repetitive motion)",
-    "no_stretching": "not stretching", "poor_posture": "poor posture", "prolonged_sitting": "sitting for long",
+    "no_stretching": "not stretching", "poor_posture": "poor posture", "prolonged_sitting": "prolonged sitting",
     "tight_clothing": "tight clothing", "stress": "stress", "anxiety": "anxiety", "caffeine": "caffeine",
     "fatigue": "fatigue", "poor_sleep": "poor sleep", "medication": "medication",
     "menstruation": "menstruation", "cold": "cold", "injury": "injury", "unknown": "unknown",
@@ -59,7 +59,7 @@ SYMPTOMS: Final[Mapping[str, str]] = {
     "cannot_move": "unable to move the limb", "lingering_pain": "pain that lingered after the contraction",
 }  # fmt: skip
 RELIEF: Final[Mapping[str, str]] = {
-    "ice": "ice", "heat": "heat", "stretching": "stretching", "massage": "massage", "hydration": "drinking water",
+    "ice": "ice", "heat": "heat", "stretching": "stretching", "massage": "massage", "hydration": "hydration",
     "rest": "rest", "medication": "medication", "electrical_stimulation": "electrical stimulation", "none": "nothing",
 }  # fmt: skip
 EXERCISE_INTENSITIES: Final[Mapping[str, str]] = {

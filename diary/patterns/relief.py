@@ -28,7 +28,7 @@ def relief(ep: EpisodeDays) -> list[Relief]:
     for m in tried:
         sc = np.asarray(scores.get(m, []), dtype=float)
         mean = float(sc.mean()) if sc.size else None
-        label = "nothing" if m == "none" else say.words(m)
+        label = "nothing" if m == "none" else say.words("relief", m)
         if sc.size >= MIN_RELIEF_N and mean is not None:
             what = "Trying nothing" if m == "none" else say.capital(label)
             sentence = f"{what}: rated {say.num(mean)} out of 10 for relief on average ({sc.size} rated episodes)."

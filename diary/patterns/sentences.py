@@ -5,21 +5,23 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from diary.core.words import KINDS_PLURAL
+from diary.core.words import word as say_code
+
 if TYPE_CHECKING:
     from diary.patterns.stats import RateComparison
 
-KIND_PLURAL = {"spasm": "spasms", "cramp": "cramps", "twitch": "twitches"}
+KIND_PLURAL = KINDS_PLURAL
 NOT_A_DIAGNOSIS = (
     "These are patterns in your own diary, not a diagnosis. A link in your data does not prove a cause; "
     "talk to a clinician about anything that worries you."
 )
 
 
-def words(code: str) -> str:
-    """``upper_back`` -> ``upper back``; ``custom:late shifts`` -> ``"late shifts"``."""
-    if code.startswith("custom:"):
-        return f'"{code.removeprefix("custom:").strip()}"'
-    return code.replace("_", " ")
+def words(vocabulary: str, code: str) -> str:
+    """A code in words (``diary.core.words``, the one place every surface names codes):
+    ``words("body_location", "upper_back")`` -> ``upper back``; a ``custom:`` trigger is quoted."""
+    return say_code(vocabulary, code)
 
 
 def capital(text: str) -> str:

@@ -37,7 +37,7 @@ def suspected(
     family: dict[str, tuple[RateComparison, bool]] = {}
     for trigger, count in sorted(tagged.items(), key=lambda kv: (-kv[1], kv[0])):
         x = EXPOSURE_BY_TRIGGER.get(trigger)
-        label = say.words(trigger)
+        label = say.words("trigger", trigger)
         entry = Suspected(
             trigger=trigger,
             label=label,

@@ -25,7 +25,7 @@ def where(ep: EpisodeDays) -> Where:
     if not hotspots:
         sentence = "No episodes logged yet."
     else:
-        top = [f"the {say.words(h['body_location'])} ({say.share(h['n'] / n)})" for h in hotspots[:3]]
+        top = [f"the {say.words('body_location', h['body_location'])} ({say.share(h['n'] / n)})" for h in hotspots[:3]]
         rest = f", then {' and '.join(top[1:])}" if len(top) > 1 else ""
         sentence = f"Most often in {top[0]}{rest}, of {say.plural(n, 'episode')}."
     return Where(n=n, hotspots=hotspots, sentence=sentence)
