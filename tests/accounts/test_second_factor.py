@@ -254,3 +254,26 @@ def test_the_schema_documents_the_code_and_the_enrolment() -> None:
     assert "second_factor_required" in token["responses"]["401"]["description"]
     for path in ("/api/v1/auth/totp/enrol/", "/api/v1/auth/totp/confirm/"):
         assert {"200", "400", "401", "429"} <= set(schema["paths"][path]["post"]["responses"])
+
+
+def test_the_code_throttle_holds_while_redis_is_down(clinician: User, settings: Any) -> None:
+    """The address throttles fail open without Redis; the per-account code count does not."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "backend.cache.FailOpenRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    from django.core.cache import cache
+
+    cache.set("probe", 1)
+    assert cache.get("probe") is None  # Redis really is unreachable here
+    secret = enrolled(clinician)
+    anon, creds = APIClient(), {"email": clinician.email, "password": PASSWORD}
+    with time_machine.travel(timezone.now(), tick=False):
+        right = code_at(secret)
+        wrong = f"{(int(right) + 500_000) % 1_000_000:06d}"
+        statuses = [anon.post(TOKEN, {**creds, "totp": wrong}, format="json").status_code for _ in range(FREE_TRIES)]
+        assert statuses[-1] == 429
+        assert anon.post(TOKEN, {**creds, "totp": right}, format="json").status_code == 429
