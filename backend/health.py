@@ -52,8 +52,9 @@ def _outbox_lag_s() -> float | None:
 
 def _outbox_failing() -> dict[str, dict[str, Any]]:
     """Handlers whose work failed and waits for its back-off: per handler path, the rows waiting,
-    the age of the oldest (since its write) and whether it is red-flag evaluation. Counts and ages
-    only: an error message may name a person's data, and this answer is public."""
+    the age of the oldest (since its write) and whether it is urgent (routes.URGENT: red-flag
+    evaluation, the emergency-contact email). Counts and ages only: an error message may name a
+    person's data, and this answer is public."""
     try:
         rows = (
             OutboxEvent.objects.filter(processed_at__isnull=True, attempts__gt=0)

@@ -64,11 +64,13 @@ AFTER_COMMIT: dict[str, tuple[str, ...]] = {
     PASSWORD_RESET: ("diary.notifications.email.password_reset_send",),
 }
 
-# Red-flag evaluation: each of these handlers' rows is published before the other handlers' rows of
-# the same write, to the alerts Celery queue (settings.URGENT_QUEUE), ahead of insights and reminders.
+# Red-flag evaluation and the emergency-contact email: each of these handlers' rows is published
+# before the other handlers' rows of the same write, to the alerts Celery queue
+# (settings.URGENT_QUEUE), ahead of insights, reminders and nightly work.
 URGENT: frozenset[str] = frozenset({
     "diary.alerts.handlers.episode_written",
     "diary.alerts.handlers.checkin_written",
+    "diary.alerts.handlers.email_contact",
 })  # fmt: skip
 
 IN_TRANSACTION: dict[str, tuple[str, ...]] = {
