@@ -13,7 +13,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from diary.alerts.catalogue import RULES
 from diary.core import words
@@ -265,3 +265,52 @@ def contact_email(*, who: str, contact_name: str, raised: str) -> tuple[str, str
         "- Please try to reach them now (call, message, or go to see them).\n"
         "- If you cannot reach them, or you think they may be in danger, call emergency services.\n",
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Evidence again from an alert's numbers (migration 0009 rewords alerts stored before the words)
+
+
+def evidence_from_numbers(rule: str, numbers: Mapping[str, Any]) -> str | None:
+    """The evidence sentence ``evaluation`` would write today for a finding with these ``numbers``
+    (window rules without their dates: "the last 7 days"), or None if the numbers do not say enough."""
+    n = numbers
+    try:
+        if "symptoms" in n:
+            return symptoms_reported(rule, list(n["symptoms"]), n["kind"], n["body_location"])
+        if rule == "severe_pain":
+            return severe_pain(int(n["pain"]), int(n["threshold"]))
+        if rule == "long_episode":
+            return long_episode(int(n["duration_s"]), int(n["threshold_min"]), ongoing=bool(n["ongoing"]))
+        reasons: list[str] = []
+        if rule == "persistent_pain":
+            if n["painful_episodes"] >= n["painful_count_threshold"]:
+                reasons.append(
+                    painful_episodes(
+                        n["painful_episodes"], n["pain_threshold"], n["painful_count_threshold"], n["window_days"]
+                    )
+                )
+            if n["lingering_episodes"] >= n["lingering_count_threshold"]:
+                reasons.append(
+                    lingering_pain(n["lingering_episodes"], n["lingering_count_threshold"], n["window_days"])
+                )
+        elif rule == "frequent":
+            if n["episodes"] >= n["count_threshold"]:
+                reasons.append(frequent_episodes(n["episodes"], n["count_threshold"], n["window_days"]))
+            if n["days_with_episodes"] >= n["days_threshold"]:
+                reasons.append(frequent_days(n["days_with_episodes"], n["days_threshold"], n["window_days"]))
+        elif rule == "persistent":
+            if n["frequent_streak_days"] >= n["days_threshold"]:
+                reasons.append(frequent_streak(n["frequent_streak_days"], n["days_threshold"]))
+            if n.get("rising"):
+                half = 14  # evaluation.TREND_HALF_DAYS (evaluation imports this module)
+                reasons.append(
+                    rising_trend(n["recent_episodes"], n["earlier_episodes"], half, n["p_value"], n["alpha"])
+                )
+        elif rule == "fluid_changes":
+            reasons.append(fluid_changes(n["days"], n["threshold"], n["window_days"]))
+        elif rule == "appearance_change":
+            reasons.append(widespread_twitching(list(n["regions"]), n["threshold"], n["window_days"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return because(reasons) or None

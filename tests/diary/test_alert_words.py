@@ -6,6 +6,7 @@ reader's zone, and lists each alert once."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
 import subprocess
 from html import unescape
@@ -15,13 +16,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.core import mail
 from django.utils import timezone
 
 from diary import vocab
 from diary.accounts.models import User
 from diary.alerts import texts
-from diary.alerts.catalogue import RULES, SEVERITIES
+from diary.alerts.catalogue import RULES, SEVERITIES, Thresholds
+from diary.alerts.evaluation import EpisodeFacts, episode_findings
 from diary.alerts.ladder import ladder_step
 from diary.alerts.models import Alert
 from diary.checkins.spec import CHECKIN
@@ -32,6 +35,7 @@ from diary.sharing.services import share_invite, share_redeem
 from tests.conftest import client_for, episode_body, make_user, run_outbox
 from tests.diary.test_clinician_web import past_second_factor
 
+reword_old_alerts = importlib.import_module("diary.migrations.0009_alert_evidence_words").reword
 SNAKE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
 
 # Every coded vocabulary people can meet, by the name ``words.word`` knows it under.
@@ -220,3 +224,47 @@ def test_the_clinician_email_is_in_words(db: None, clinician: User) -> None:
     text = "\n".join(str(m.body) for m in mail.outbox)
     # no health detail in an email (item 3), but the episode's own time with its zone named
     assert f"about an episode on {texts.local_time(started, NY)}" in text
+
+
+# --------------------------------------------------------------------------------------------------
+# Alerts stored before the words: migration 0009 rewords them from their numbers.
+
+
+def test_alerts_stored_with_codes_are_reworded_from_their_numbers(db: None) -> None:
+    person = make_user("old-alerts@example.com", timezone=NY)
+    old = {
+        "breathing_difficulty": ("symptom breathing_difficulty reported with a spasm (chest)",
+                                 {"symptoms": ["breathing_difficulty"], "kind": "spasm", "body_location": "chest"}),
+        "severe_pain": ("pain 8 >= 8", {"pain": 8, "threshold": 8}),
+        "long_episode": ("duration 2 h 05 min >= 2 h", {"duration_s": 7500, "threshold_min": 120, "ongoing": False}),
+        "frequent": ("12 episodes in 7 days >= 10; episodes on 7 of the last 7 days >= 5",
+                     {"episodes": 12, "count_threshold": 10, "days_with_episodes": 7, "days_threshold": 5, "window_days": 7}),
+    }  # fmt: skip
+    for i, (rule, (evidence, numbers)) in enumerate(old.items()):
+        Alert.objects.create(
+            user=person, uid=f"old-{i}", seq=1000 + i, rule=rule, severity="high", title=words.word("rule", rule),
+            guidance="g", opened_at=timezone.now(), evidence=evidence, numbers=numbers,
+            episode_uid=None if rule == "frequent" else f"ep-{i}",
+        )  # fmt: skip
+    Alert.objects.create(user=person, uid="kept", seq=2000, rule="severe_pain", severity="high", title="t",
+                         guidance="g", opened_at=timezone.now(), evidence="pain 9 >= 8", numbers={})  # fmt: skip
+    reword_old_alerts(django_apps, None)
+    now = dict(Alert.objects.filter(user=person).values_list("rule", "evidence").exclude(uid="kept"))
+    assert now == {
+        "breathing_difficulty": "difficulty breathing with a spasm in the chest",
+        "severe_pain": "pain 8 out of 10 (threshold 8)",
+        "long_episode": "lasted 2 h 05 min (threshold 2 h)",
+        "frequent": "12 episodes in the last 7 days (threshold 10); episodes on 7 of the last 7 days (threshold 5 days)",
+    }
+    assert Alert.objects.get(uid="kept").evidence == "pain 9 >= 8"  # no numbers to say it from: left as it was
+
+
+def test_the_numbers_say_what_the_evaluation_said() -> None:
+    """Per-episode findings: the evidence rebuilt from the numbers is the evaluation's, word for word."""
+    now = dt.datetime(2026, 12, 4, 20, 0, tzinfo=dt.UTC)
+    facts = EpisodeFacts(uid="e", kind="cramp", body_location="calf", started_at=now - dt.timedelta(hours=3),
+                         tz=NY, duration_s=3 * 3600, pain=9, symptoms=frozenset({"numbness", "breathing_difficulty"}))  # fmt: skip
+    found = episode_findings(facts, Thresholds(), now)
+    assert {f.rule for f in found} == {"breathing_difficulty", "sensory_change", "severe_pain", "long_episode"}
+    for f in found:
+        assert texts.evidence_from_numbers(f.rule, f.numbers) == f.evidence
