@@ -187,6 +187,7 @@ def queued(broker: redis.Redis, queue: str) -> list[tuple[str, Any]]:
     return [(m["headers"]["task"], json.loads(base64.b64decode(m["body"]))[0]) for m in messages]
 
 
+@pytest.mark.redis  # reads the Redis queues (the SQLite pass has none)
 @pytest.mark.django_db(transaction=True)
 def test_red_flags_and_their_pushes_go_to_the_urgent_queue_every_worker_consumes(
     phone: Any,  # noqa: F811  (the fixture imported above)
@@ -217,6 +218,7 @@ def first(user_id: int, payload: dict[str, Any]) -> None:
     ORDER.append(payload["name"])
 
 
+@pytest.mark.redis  # reads the Redis queues (the SQLite pass has none)
 @pytest.mark.django_db(transaction=True)
 def test_a_free_worker_takes_a_waiting_alert_before_the_default_queues_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
     """Redis workers BRPOP the alerts queue first (queue_order_strategy: backend/broker.py), then beat's
