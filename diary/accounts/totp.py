@@ -11,6 +11,7 @@ numbers a guesser gets about 30 tries a day against a code space of 10^6 (3 code
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ STEP = 30
 FREE_TRIES = 5  # wrong codes in a row before the first wait
 FIRST_WAIT = 30  # seconds after the FREE_TRIES-th wrong code; doubles with each further one
 MAX_WAIT = 3600
+log = logging.getLogger(__name__)
 # The web session remembers the clinician who passed the second factor in it (cycled on success).
 SESSION_KEY = "totp_user"
 
@@ -103,6 +105,8 @@ def totp_attempt(*, user: User, code: str, pending: bool = False) -> TotpOutcome
             wait = wait_after(device.failures)
             device.blocked_until = now + dt.timedelta(seconds=wait) if wait else None
             device.save(update_fields=["failures", "blocked_until"])
+            if wait:  # someone holding the password is guessing codes: worth an alert in the logs
+                log.warning("totp wait", extra={"user_id": user.pk, "failures": device.failures, "wait_s": wait})
             return TotpOutcome(ok=False, retry_after=wait)
         device.last_step, device.failures, device.blocked_until = step, 0, None
         if pending:

@@ -208,7 +208,7 @@ def test_the_wait_grows_and_is_capped() -> None:
     assert 0 < waits[FREE_TRIES - 1] < waits[FREE_TRIES] < waits[FREE_TRIES + 1] and max(waits) == MAX_WAIT
 
 
-def test_guessing_codes_at_the_token_endpoint_is_stopped(clinician: User) -> None:
+def test_guessing_codes_at_the_token_endpoint_is_stopped(clinician: User, caplog: pytest.LogCaptureFixture) -> None:
     secret = enrolled(clinician)
     anon, creds = APIClient(), {"email": clinician.email, "password": PASSWORD}
     start = timezone.now()
@@ -227,6 +227,8 @@ def test_guessing_codes_at_the_token_endpoint_is_stopped(clinician: User) -> Non
         ok = anon.post(TOKEN, {**creds, "totp": code_at(secret)}, format="json")
         assert ok.status_code == 200, ok.content
     assert TotpDevice.objects.get(user=clinician).failures == 0
+    waits = [r for r in caplog.records if r.getMessage() == "totp wait"]
+    assert len(waits) == 1 and getattr(waits[0], "user_id", None) == clinician.pk  # one alert line when the wait starts
 
 
 def test_guessing_codes_on_the_page_is_stopped_and_the_wait_grows(clinician: User) -> None:
