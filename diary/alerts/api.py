@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
@@ -16,6 +17,7 @@ from diary.alerts import services, texts, thresholds
 from diary.alerts.catalogue import BOUNDS, THRESHOLD_NAMES
 from diary.alerts.happened import alert_happened, episode_times, happened
 from diary.alerts.models import Alert
+from diary.alerts.shared import shared_alerts
 from diary.core.api import IsDiaryOwner, json_object
 from diary.core.errors import DomainValidationError
 from diary.core.openapi import ERRORS
@@ -72,8 +74,7 @@ class AlertPagination(DiaryCursorPagination):
 _STATUS = OpenApiParameter("status", str, enum=["open", "acknowledged", "resolved"])
 
 
-def _alerts(user_id: Any, request: Request) -> Any:
-    rows = Alert.objects.filter(user_id=user_id, deleted_at__isnull=True)
+def _alerts(rows: QuerySet[Alert], request: Request) -> QuerySet[Alert]:
     status = request.query_params.get("status")
     if status is not None:
         if status not in ("open", "acknowledged", "resolved"):
@@ -97,7 +98,8 @@ class AlertCollectionApi(generics.GenericAPIView[Alert]):
     @extend_schema(parameters=[_STATUS], responses={200: AlertOut(many=True), **ERRORS}, summary="Your alerts")
     def get(self, request: Request) -> Response:
         user = request_user(request)
-        page = self.paginate_queryset(_alerts(user.pk, request))
+        own = Alert.objects.filter(user_id=user.pk, deleted_at__isnull=True)
+        page = self.paginate_queryset(_alerts(own, request))
         return self.get_paginated_response(_rest(user.pk, page or [], reader_tz=user.current_timezone))
 
 
@@ -135,7 +137,7 @@ class ClinicianAlertsApi(generics.GenericAPIView[Alert]):
     @extend_schema(parameters=[_STATUS], responses={200: AlertOut(many=True), **ERRORS}, summary="A patient's alerts")
     def get(self, request: Request, pid: str) -> Response:
         share = _share(request, pid, "alerts")
-        page = self.paginate_queryset(_alerts(share.patient_id, request))
+        page = self.paginate_queryset(_alerts(shared_alerts(share), request))
         return self.get_paginated_response(_rest(share.patient_id, page or [], reader_tz=None))
 
 
@@ -145,6 +147,8 @@ class ClinicianAlertAcknowledgeApi(APIView):
     @extend_schema(request=None, responses={200: AlertOut, **ERRORS}, summary="Acknowledge a patient's alert")
     def post(self, request: Request, pid: str, uid: str) -> Response:
         share = _share(request, pid, "alert acknowledged")
+        if not shared_alerts(share).filter(uid=uid).exists():  # outside the share's window: not there
+            raise Http404
         alert = services.alert_acknowledge(patient=share.patient, uid=uid, by=request_user(request))
         return Response(alert_to_rest(alert, alert_happened(alert, reader_tz=None)))
 

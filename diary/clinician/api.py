@@ -16,11 +16,11 @@ from rest_framework.views import APIView
 
 from diary.accounts.request_user import request_user
 from diary.checkins.render import checkin_to_rest
-from diary.clinician.triage import triage_rows
+from diary.clinician.triage import triage_read
 from diary.core.openapi import ERRORS
 from diary.episodes.render import episode_to_rest
 from diary.patterns.openapi import SnapshotField
-from diary.patterns.selectors import insights_latest
+from diary.reports.insights import share_insights
 from diary.sharing.access import IsClinician, clinician_share
 from diary.sharing.scoped import redact, scoped_checkins, scoped_episodes
 
@@ -33,7 +33,7 @@ class PatientListApi(APIView):
         summary="Your patients, open urgent and high alerts first",
     )
     def get(self, request: Request) -> Response:
-        return Response(triage_rows(clinician=request_user(request)))
+        return Response(triage_read(clinician=request_user(request)))
 
 
 class PatientEpisodesApi(APIView):
@@ -64,8 +64,6 @@ class PatientInsightsApi(APIView):
     )  # fmt: skip
     def get(self, request: Request, pid: str) -> Response:
         share = clinician_share(request, pid, "insights", "insights")
-        snap = insights_latest(user_id=share.patient_id)
-        body: dict[str, Any] = {"computed_at": None, "report": None}
-        if snap is not None:
-            body = {"computed_at": snap.computed_at, "report": snap.report}
+        # Computed over the share's window only, never the person's whole-diary snapshot.
+        body: dict[str, Any] = share_insights(share) or {"computed_at": None, "report": None}
         return Response(body)

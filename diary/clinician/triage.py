@@ -1,48 +1,57 @@
-"""The clinician's triage list: patients with open urgent, then high alerts first."""
+"""The clinician's triage list: patients with open urgent, then high alerts first.
+
+Every field stays within its share: open alert counts only of alerts in the window (``shared_alerts``),
+the trend from insights over the window (``share_insights``), the last entry the newest episode in the
+window. The list shows each patient's data, so reading it records one access-log entry per patient.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 
 from diary.accounts.models import User
-from diary.alerts.models import Alert
-from diary.episodes.models import Episode
-from diary.patterns.selectors import insights_latest
+from diary.alerts.shared import shared_alerts
+from diary.reports.insights import share_insights
+from diary.sharing.models import Share
+from diary.sharing.scoped import access_records, last_entry
 from diary.sharing.selectors import shares_active
 
 
-def triage_rows(*, clinician: User) -> list[dict[str, Any]]:
-    shares = list(shares_active().filter(clinician=clinician).select_related("patient"))
-    patients = [s.patient_id for s in shares]
-    open_alerts = {
-        row["user_id"]: row
-        for row in Alert.objects.filter(user_id__in=patients, status="open", deleted_at__isnull=True)
-        .values("user_id")
-        .annotate(urgent=Count("pk", filter=Q(severity="urgent")), high=Count("pk", filter=Q(severity="high")))
+def _row(share: Share) -> dict[str, Any]:
+    alerts: dict[str, int] = {}
+    if "alerts" in share.scopes:
+        alerts = (
+            shared_alerts(share)
+            .filter(status="open")
+            .aggregate(urgent=Count("pk", filter=Q(severity="urgent")), high=Count("pk", filter=Q(severity="high")))
+        )
+    trend = None
+    if "insights" in share.scopes and (insights := share_insights(share)) is not None:
+        trend = (insights["report"].get("frequency") or {}).get("trend")
+    last = last_entry(share) if "episodes" in share.scopes else None
+    return {
+        "patient_id": share.uid,
+        "name": share.patient.display_name or share.patient.email,
+        "scopes": share.scopes,
+        "open_urgent": alerts.get("urgent") or 0,
+        "open_high": alerts.get("high") or 0,
+        "trend": trend,
+        "last_entry": last.isoformat() if last else None,
     }
-    last_entry = dict(
-        Episode.objects.filter(user_id__in=patients, deleted_at__isnull=True)
-        .values("user_id")
-        .annotate(last=Max("started_at"))
-        .values_list("user_id", "last")
-    )
-    rows = []
-    for share in shares:
-        alerts: Any = open_alerts.get(share.patient_id, {}) if "alerts" in share.scopes else {}
-        trend = None
-        if "insights" in share.scopes and (snap := insights_latest(user_id=share.patient_id)) is not None:
-            trend = (snap.report.get("frequency") or {}).get("trend")
-        last = last_entry.get(share.patient_id) if "episodes" in share.scopes else None
-        rows.append({
-            "patient_id": share.uid,
-            "name": share.patient.display_name or share.patient.email,
-            "scopes": share.scopes,
-            "open_urgent": alerts.get("urgent", 0),
-            "open_high": alerts.get("high", 0),
-            "trend": trend,
-            "last_entry": last.isoformat() if last else None,
-        })  # fmt: skip
-    rows.sort(key=lambda r: (-r["open_urgent"], -r["open_high"], r["name"]))
+
+
+def triage_rows(*, clinician: User) -> list[tuple[dict[str, Any], Share]]:
+    """The rows, sorted, each with the share it shows (for the access log)."""
+    shares = shares_active().filter(clinician=clinician).select_related("patient")
+    rows = [(_row(s), s) for s in shares]
+    rows.sort(key=lambda r: (-r[0]["open_urgent"], -r[0]["open_high"], r[0]["name"]))
     return rows
+
+
+def triage_read(*, clinician: User) -> list[dict[str, Any]]:
+    """The triage list as the clinician reads it: one access-log entry per patient shown."""
+    rows = triage_rows(clinician=clinician)
+    access_records(shares=[share for _, share in rows], what="triage")
+    return [row for row, _ in rows]

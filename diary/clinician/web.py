@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from diary.accounts.request_user import request_user
 from diary.accounts.totp import SESSION_KEY, session_passed_totp, totp_attempt, totp_device, totp_uri, wait_text
-from diary.clinician.triage import triage_rows
+from diary.clinician.triage import triage_read
 from diary.reports.patient import patient_context
 from diary.reports.pdf import patient_pdf as render_pdf
 from diary.sharing.access import clinician_share
@@ -66,7 +66,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
 
 @clinician_page
 def triage(request: HttpRequest) -> HttpResponse:
-    return render(request, "clinician/triage.html", {"rows": triage_rows(clinician=request_user(request))})
+    return render(request, "clinician/triage.html", {"rows": triage_read(clinician=request_user(request))})
 
 
 @clinician_page

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from django.db.models import QuerySet
+
 from diary.accounts.models import User
 from diary.alerts.catalogue import SEVERITY_RANK
 from diary.alerts.happened import episode_times, happened
@@ -36,9 +38,12 @@ class AlertLine:
     count: int = 1
 
 
-def alert_lines(patient: User, limit: int = SHOWN) -> list[AlertLine]:
-    """Open alerts first, most severe first, then the latest; identical lines once (with a count)."""
-    alerts = list(Alert.objects.filter(user_id=patient.pk, deleted_at__isnull=True).order_by("-opened_at")[:limit])
+def alert_lines(patient: User, rows: QuerySet[Alert] | None = None, limit: int = SHOWN) -> list[AlertLine]:
+    """Open alerts first, most severe first, then the latest; identical lines once (with a count).
+    ``rows``: the alerts the reader may see (a clinician's: ``shared_alerts``), else all live ones."""
+    if rows is None:
+        rows = Alert.objects.filter(user_id=patient.pk, deleted_at__isnull=True)
+    alerts = list(rows.order_by("-opened_at")[:limit])
     times = episode_times(user_id=patient.pk, uids=[a.episode_uid for a in alerts])
     tz = patient.timezone
     alerts.sort(key=lambda a: (_STATUS_ORDER.get(a.status, 3), -SEVERITY_RANK.get(a.severity, 0)))

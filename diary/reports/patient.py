@@ -8,12 +8,13 @@ from typing import Any
 
 from django.utils.safestring import mark_safe
 
+from diary.alerts.shared import shared_alerts
 from diary.core import words
 from diary.core.fields import zone
 from diary.episodes.render import episode_to_rest
-from diary.patterns.selectors import insights_latest
 from diary.reports import charts
 from diary.reports.alert_lines import alert_lines
+from diary.reports.insights import share_insights
 from diary.sharing.models import Share
 from diary.sharing.scoped import redact, scoped_episodes
 
@@ -54,15 +55,15 @@ def patient_context(
         table = [(e, t) for e, t in local if (kind is None or e.kind == kind) and (since is None or t.date() >= since)]
         ctx["episodes"] = [_in_words(redact(episode_to_rest(e), share)) for e, _ in table[:rows]]
         ctx["episode_count"] = len(table)
-    if "insights" in share.scopes and (snap := insights_latest(user_id=share.patient_id)) is not None:
-        found = [t for t in snap.report.get("triggers", []) if t.get("significant") and t.get("rate_ratio")]
+    if "insights" in share.scopes and (insights := share_insights(share)) is not None:
+        found = [t for t in insights["report"].get("triggers", []) if t.get("significant") and t.get("rate_ratio")]
         forest = [(t.get("label") or t["exposure"], t["rate_ratio"], t["ci_low"], t["ci_high"] or t["rate_ratio"])
                   for t in found if t.get("ci_low")]  # fmt: skip
         ctx["findings"] = found
         if forest:
             ctx.setdefault("charts", {})["triggers"] = mark_safe(charts.trigger_findings(forest))  # noqa: S308  # nosec B308 B703
     if "alerts" in share.scopes:
-        ctx["alerts"] = alert_lines(share.patient)
+        ctx["alerts"] = alert_lines(share.patient, shared_alerts(share))
         ctx["patient_zone"] = share.patient.timezone
     return ctx
 
