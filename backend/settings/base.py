@@ -12,6 +12,7 @@ from pathlib import Path
 
 import django_stubs_ext
 
+from backend.client_ip import parse_trusted_proxies
 from backend.settings import env as cfg
 
 # Lets admin.ModelAdmin[Episode] and friends be subscripted at run time, as the type stubs allow.
@@ -23,6 +24,10 @@ VAR_DIR = Path(cfg.env.str("DIARY_VAR_DIR", default=str(BASE_DIR / "var")))
 DEBUG = cfg.boolean("DEBUG", default=False)
 # Only used by the embedded default; production.py requires a real one.
 SECRET_KEY = cfg.env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-0f8a7c3e91b24d6fa5e2c7d9b1e4f3a2")
+# Which X-Forwarded-For hop is the client (backend/client_ip.py): empty, the socket's peer is the
+# client and the header is ignored; a hop count ("1": one reverse proxy in front); or the proxies'
+# addresses and networks ("10.0.0.0/8,192.168.1.7": the right-most hop that is not one of them).
+TRUSTED_PROXIES = parse_trusted_proxies(cfg.env.str("TRUSTED_PROXIES", default=""))
 ALLOWED_HOSTS = cfg.host_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = cfg.env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -198,13 +203,18 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "backend.api.errors.exception_handler",
     # Every API view counts requests per person (per address when anonymous); auth and redeem views
     # add their own stricter scopes. Generous: an offline backlog syncs in a handful of requests.
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    # Counted atomically in Redis, per real client address (diary/accounts/throttles.py).
+    "DEFAULT_THROTTLE_CLASSES": ["diary.accounts.throttles.PersonThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": cfg.env.str("THROTTLE_USER", default="1200/min"),
         "auth": cfg.env.str("THROTTLE_AUTH", default="20/min"),
         "auth_burst": cfg.env.str("THROTTLE_AUTH_BURST", default="5/sec"),
         "redeem": cfg.env.str("THROTTLE_REDEEM", default="30/hour"),  # per address (a clinic shares one)
         "redeem_user": cfg.env.str("THROTTLE_REDEEM_USER", default="10/hour"),  # per clinician account
+        # Failed sign-ins per account (web, admin and API token), whatever the address; both must hold:
+        # a few tries an hour, then a longer cool-off for a day (diary/accounts/signin_limits.py).
+        "signin_account": cfg.env.str("THROTTLE_SIGNIN_ACCOUNT", default="10/hour"),
+        "signin_account_day": cfg.env.str("THROTTLE_SIGNIN_ACCOUNT_DAY", default="30/day"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

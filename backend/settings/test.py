@@ -14,6 +14,8 @@ REST_FRAMEWORK = {
         "auth_burst": "1000/sec",
         "redeem": "1000/min",
         "redeem_user": "1000/min",
+        "signin_account": "1000/hour",
+        "signin_account_day": "1000/day",
     },
 }
 

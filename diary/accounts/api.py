@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from diary.accounts.deletion import user_delete
 from diary.accounts.models import User
 from diary.accounts.request_user import request_user
 from diary.accounts.second_factor import TokenObtainIn
+from diary.accounts.signin_limits import account_wait
 from diary.accounts.throttles import AuthBurstThrottle, AuthThrottle
 from diary.core.errors import DomainValidationError
 from diary.core.openapi import ANY_VIEW, ERRORS, ErrorSerializer
@@ -74,6 +75,15 @@ class TokenApi(TokenObtainPairView):
 
     serializer_class = TokenObtainIn
     throttle_classes = _AUTH_THROTTLES
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Failed passwords per account, whatever the address (diary/accounts/signin_limits.py): the
+        # same wait for an email with no account, and no password is checked while it lasts.
+        email = request.data.get("email") if isinstance(request.data, dict) else None
+        wait = account_wait(email) if isinstance(email, str) else None
+        if wait is not None:
+            raise exceptions.Throttled(wait)
+        return super().post(request, *args, **kwargs)
 
 
 @extend_schema_view(post=extend_schema(responses=_TOKEN_RESPONSES))

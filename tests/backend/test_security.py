@@ -11,10 +11,10 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
-from rest_framework.throttling import UserRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from diary.accounts.models import User
+from diary.accounts.throttles import PersonThrottle
 from diary.checkins.models import CheckIn
 from diary.episodes.models import Episode
 from tests.conftest import assert_error, client_for, episode_body
@@ -96,7 +96,7 @@ class TestResourceLimits:
     def test_requests_are_limited_per_person(self, owner: User, other: User, monkeypatch: pytest.MonkeyPatch) -> None:
         rates = dict(cast(dict[str, str], settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]))
         rates["user"] = "5/min"
-        monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", rates)
+        monkeypatch.setattr(PersonThrottle, "THROTTLE_RATES", rates)
         cache.clear()
         mine, theirs = client_for(owner), client_for(other)
         codes = [mine.get("/api/v1/episodes/").status_code for _ in range(6)]
@@ -106,7 +106,7 @@ class TestResourceLimits:
         assert theirs.get("/api/v1/episodes/").status_code == 200  # one person's burst is not another's limit
 
     def test_the_default_rate_is_configured(self) -> None:
-        assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] == ["rest_framework.throttling.UserRateThrottle"]
+        assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] == ["diary.accounts.throttles.PersonThrottle"]
         assert cast(dict[str, str], settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])["user"] == "1200/min"
 
 

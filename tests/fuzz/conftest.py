@@ -23,11 +23,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.utils import timezone
-from rest_framework.throttling import UserRateThrottle
 
 from diary.accounts.models import User
 from diary.accounts.second_factor import tokens_for
 from diary.accounts.services import user_make_clinician, user_update_profile
+from diary.accounts.throttles import PersonThrottle
 from diary.alerts.models import Alert, ThresholdOverride
 from diary.alerts.thresholds import thresholds_set
 from diary.checkins.models import WaterIntake
@@ -218,7 +218,7 @@ def unthrottled(monkeypatch: pytest.MonkeyPatch) -> None:
     person, and past the limit every answer would be the (documented) 429 and nothing else would be
     tested. The limit itself is tested in tests/backend/test_security.py. DRF binds the rates when the
     class is defined, so the class attribute is what to patch (as tests/accounts does)."""
-    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {**UserRateThrottle.THROTTLE_RATES, "user": None})
+    monkeypatch.setattr(PersonThrottle, "THROTTLE_RATES", {**PersonThrottle.THROTTLE_RATES, "user": None})
 
 
 @pytest.fixture
