@@ -116,12 +116,13 @@ class _Throttled:
     request: HttpRequest | None
     data: Any
     wait_text: str = ""
+    wait_seconds: int = 0
 
     def clean(self) -> dict[str, Any]:
         if self.request is not None:
             wait = signin_wait(self.request, str(self.data.get("username", "")))
             if wait is not None:
-                self.wait_text = wait_message(wait)
+                self.wait_text, self.wait_seconds = wait_message(wait), max(math.ceil(wait), 1)
                 raise forms.ValidationError(self.wait_text, code="throttled")
         return super().clean()  # type: ignore[misc]
 
@@ -135,11 +136,12 @@ class AdminSigninForm(_Throttled, AdminAuthenticationForm):
 
 
 def throttled_status(response: HttpResponse) -> HttpResponse:
-    """A refused attempt answers 429 (with the page and its message), not a 200 like a typo."""
+    """A refused attempt answers 429 (with the page and its message, and Retry-After), not a 200 like a typo."""
     context = getattr(response, "context_data", None) or {}
     form = context.get("form")
     if isinstance(form, _Throttled) and form.wait_text:
         response.status_code = 429
+        response["Retry-After"] = str(form.wait_seconds)
     return response
 
 

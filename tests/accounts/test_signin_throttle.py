@@ -47,8 +47,11 @@ class TestWebSignIn:
             assert all(b"did not match" in body for _, body in answers[:3])
             assert all(WAIT.search(body) and b"did not match" not in body for _, body in answers[3:])
         # the right password is not even checked while the account waits, from any address
-        code, body = post(browser, "/accounts/login/", owner.email, PASSWORD, addr="203.0.113.50")
-        assert code == 429 and WAIT.search(body)
+        r = browser.post(
+            "/accounts/login/", {"username": owner.email, "password": PASSWORD}, REMOTE_ADDR="203.0.113.50"
+        )
+        assert r.status_code == 429 and WAIT.search(r.content)
+        assert 3500 < int(r["Retry-After"]) <= 3600  # the account's hour, though this address is fresh
         assert "_auth_user_id" not in browser.session
 
     def test_per_address_every_attempt_counts(self, db: None, rates: dict[str, str]) -> None:
