@@ -6,8 +6,9 @@ PostgreSQL from DATABASE_URL (default: the diary_bench database, created if miss
 5,000 episodes and 1,800 check-ins over 5 years shares everything with a clinician; the clinician (past
 the second factor) requests the page and the PDF through Django's test client (middleware, session,
 view, template, charts, WeasyPrint). Printed: median times, the SQL query counts, and as the baseline
-measured in the same run the time to just read the patient's episodes the page reads. Target: each
-under 1 second.
+measured in the same run the time to just read the patient's episodes the page reads; and the share's
+insights (computed over its window on the first read after a write, then cached). Target: page and PDF
+each under 1 second.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from diary.accounts.models import User  # noqa: E402
 from diary.accounts.services import user_make_clinician, user_register  # noqa: E402
 from diary.accounts.totp import SESSION_KEY  # noqa: E402
 from diary.patterns.services import insights_run  # noqa: E402
+from diary.reports.insights import share_insights  # noqa: E402
 from diary.sharing.scoped import scoped_episodes  # noqa: E402
 from diary.sharing.services import share_invite, share_redeem  # noqa: E402
 
@@ -90,6 +92,9 @@ def main() -> int:
         page_url, pdf_url = f"/clinician/patients/{share.uid}/", f"/clinician/patients/{share.uid}/report.pdf"
         assert client.get(page_url).status_code == 200 and client.get(pdf_url).status_code == 200  # warm-up
         read, rows = timed(lambda: scoped_episodes(share), args.rounds)
+        # Insights over the share's window (never the whole-diary snapshot): cold after a write, then cached.
+        cold, _ = timed(lambda: share_insights(share, cached_ok=False), args.rounds)
+        warm, _ = timed(lambda: share_insights(share), args.rounds)
         page, _ = timed(lambda: client.get(page_url), args.rounds)
         pdf, response = timed(lambda: client.get(pdf_url), args.rounds)
         with CaptureQueriesContext(connection) as page_q:
@@ -102,6 +107,7 @@ def main() -> int:
     print(f"patient with {len(rows):,} episodes over 5 years: page {page * 1000:.0f} ms ({len(page_q)} queries), "
           f"PDF {pdf * 1000:.0f} ms ({len(pdf_q)} queries, {len(response.content) // 1024} KiB); "
           f"reading the episodes alone {read * 1000:.0f} ms (page/read {page / read:.1f}, PDF/read {pdf / read:.1f}); "
+          f"the share's insights {cold * 1000:.0f} ms computed, {warm * 1000:.1f} ms cached; "
           f"target each under {LIMIT_S:g} s {'PASS' if ok else 'FAIL'}")  # fmt: skip
     return 1 if args.check and not ok else 0
 

@@ -36,15 +36,16 @@ def share_analysis_days(share: Share, today: dt.date) -> tuple[dt.date, dt.date]
     return (start, end) if start <= end else None
 
 
-def share_insights(share: Share) -> dict[str, Any] | None:
-    """``{"computed_at", "report"}`` over the share's window (None if it has not begun)."""
+def share_insights(share: Share, *, cached_ok: bool = True) -> dict[str, Any] | None:
+    """``{"computed_at", "report"}`` over the share's window (None if it has not begun); ``cached_ok``
+    False recomputes (and re-caches) it, as the first read after a write does."""
     days = share_analysis_days(share, timezone.now().astimezone(zone(share.patient.current_timezone)).date())
     if days is None:
         return None
     start, end = days
     seq = SyncState.objects.filter(user_id=share.patient_id).values_list("seq", flat=True).first()
     key = f"share-insights:v{ANALYSIS_VERSION}:{share.pk}:{start}:{end}:{seq}"
-    cached = cache.get(key)
+    cached = cache.get(key) if cached_ok else None
     if cached is not None:
         return dict(cached)
     episodes, checkins = analysis_rows(user_id=share.patient_id, since=start)
