@@ -157,7 +157,7 @@ def test_local_day_is_the_day_in_the_episodes_own_zone() -> None:
 def test_pure_module_imports_no_django() -> None:
     root = Path(__file__).resolve().parents[2]
     code = (
-        "import sys; import diary.alerts.catalogue, diary.alerts.evaluation, diary.alerts.texts; "
+        "import sys; import diary.alerts.catalogue, diary.alerts.days, diary.alerts.evaluation, diary.alerts.texts; "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'rest_framework', 'celery')); "
         "assert not bad, bad"
     )
