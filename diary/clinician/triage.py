@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 
 from diary.accounts.models import User
 from diary.alerts.shared import shared_alerts
+from diary.patterns.rules import TREND_DAYS
 from diary.reports.insights import share_insights
 from diary.sharing.models import Share
 from diary.sharing.scoped import access_records, last_entry
@@ -28,7 +29,8 @@ def _row(share: Share) -> dict[str, Any]:
             .aggregate(urgent=Count("pk", filter=Q(severity="urgent")), high=Count("pk", filter=Q(severity="high")))
         )
     trend = None
-    if "insights" in share.scopes and (insights := share_insights(share)) is not None:
+    # The trend compares the last 28 days with the 28 before: only those days are analysed here.
+    if "insights" in share.scopes and (insights := share_insights(share, last_days=2 * TREND_DAYS)) is not None:
         trend = (insights["report"].get("frequency") or {}).get("trend")
     last = last_entry(share) if "episodes" in share.scopes else None
     return {

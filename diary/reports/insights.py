@@ -27,19 +27,22 @@ from diary.sync.models import SyncState
 CACHE_SECONDS = 24 * 3600
 
 
-def share_analysis_days(share: Share, today: dt.date) -> tuple[dt.date, dt.date] | None:
-    """(first, last) local day the share's insights analyse, or None when the window has not begun."""
+def share_analysis_days(share: Share, today: dt.date, last_days: int | None = None) -> tuple[dt.date, dt.date] | None:
+    """(first, last) local day the share's insights analyse (at most ``last_days`` of them), or None
+    when the window has not begun."""
     end = min(share.window_end, today) if share.window_end else today
-    start = end - dt.timedelta(days=settings.INSIGHTS_WINDOW_DAYS - 1)
+    start = end - dt.timedelta(days=min(settings.INSIGHTS_WINDOW_DAYS, last_days or settings.INSIGHTS_WINDOW_DAYS) - 1)
     if share.window_start is not None:
         start = max(start, share.window_start)
     return (start, end) if start <= end else None
 
 
-def share_insights(share: Share, *, cached_ok: bool = True) -> dict[str, Any] | None:
+def share_insights(share: Share, *, cached_ok: bool = True, last_days: int | None = None) -> dict[str, Any] | None:
     """``{"computed_at", "report"}`` over the share's window (None if it has not begun); ``cached_ok``
-    False recomputes (and re-caches) it, as the first read after a write does."""
-    days = share_analysis_days(share, timezone.now().astimezone(zone(share.patient.current_timezone)).date())
+    False recomputes (and re-caches) it, as the first read after a write does. ``last_days`` analyses
+    only the window's last days: the triage list's trend needs 56 of them, not five years."""
+    today = timezone.now().astimezone(zone(share.patient.current_timezone)).date()
+    days = share_analysis_days(share, today, last_days)
     if days is None:
         return None
     start, end = days

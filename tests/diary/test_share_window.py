@@ -196,6 +196,8 @@ def test_every_clinician_field_stays_within_the_window(owner: User, clinician: U
     open_high = Alert.objects.filter(uid__in=periods["inside"].alerts, status="open", severity="high").count()
     if not row["open_high"] == open_high >= 1:
         problems.append(f"triage open_high {row['open_high']}, the window has {open_high}")
+    if report and row["trend"] != report["frequency"]["trend"]:
+        problems.append(f"triage trend {row['trend']} is not the window's {report['frequency']['trend']}")
     problems += leaks("the triage list", json.dumps(row), periods, shows_data=False)
     problems += leaks("the triage page", _text(web.get("/clinician/")), periods, shows_data=False)
     assert not problems, "\n".join(problems)
