@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from diary.accounts.models import User
+from diary.accounts.signin_limits import throttle_admin_signin
 
 
 @admin.register(User)
@@ -17,3 +18,9 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "timezone", "password1", "password2")}),)
+
+
+# The admin's sign-in page gets the same limits as the web and API sign-in. Here rather than in
+# AppConfig.ready(): the admin imports every app's admin module once the apps are loaded, in every
+# process, and importing signin_limits also registers its failed sign-in receiver.
+throttle_admin_signin(admin.site)
