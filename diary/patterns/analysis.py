@@ -1,7 +1,15 @@
 """Pattern detection: the pure analysis core's entry point (numpy/scipy only, no Django anywhere in it).
 
 ``analyse(episodes, checkins, today=..., window_days=90)`` turns a person's rows (rows.py) into the
-snapshot the API serves as-is (its shape: snapshot.Snapshot). One module per job:
+snapshot the API serves as-is (its shape: snapshot.Snapshot). ``today`` is the person's local day IN
+PROGRESS: it is never analysed. The window is the ``window_days`` COMPLETE local days that end at the
+start of ``today`` (the last ends yesterday), so no count, rate, trend, next-day pair, duration, timing,
+place or relief rating includes a partial day (a day in progress would count as a day with few or no
+episodes: a "falling" trend, next-day links paired with a partial count). The zone rule: ``today`` is
+the date in the account's zone; each episode's local day is the date of its start in its own zone
+(``EpisodeRow.tz``), and an episode whose local day is ``today`` or later is left out, wherever it
+happened. A local day is one day whatever its length (DST days of 23 or 25 hours count once).
+One module per job:
 
 - days.py: local-day bucketing of episodes and check-ins, the observed days;
 - frequency.py, duration.py, timing.py, where.py, relief.py: one section each;
@@ -39,12 +47,14 @@ __all__ = ["ANALYSIS_VERSION", "EXPOSURES", "CheckinRow", "EpisodeRow", "Snapsho
 def analyse(
     episodes: Sequence[EpisodeRow], checkins: Sequence[CheckinRow], *, today: dt.date, window_days: int = 90
 ) -> Snapshot:
-    """The pattern-detection snapshot for one person over the ``window_days`` local days ending ``today``."""
+    """The pattern-detection snapshot for one person over the ``window_days`` complete local days before
+    ``today`` (the day in progress, excluded)."""
     if window_days < 1:
         raise ValueError("window_days must be at least 1")
     days = window_days
-    start = today - dt.timedelta(days=days - 1)
-    ep = episode_days(episodes, start, today)
+    end = today - dt.timedelta(days=1)  # the last complete local day
+    start = end - dt.timedelta(days=days - 1)
+    ep = episode_days(episodes, start, end)
     checked = checkin_days(checkins, start, days)
     first = observed_from(ep, checked, days)
     noun = say.subject(kinds_present(ep))
@@ -55,13 +65,13 @@ def analyse(
         disclaimer=say.NOT_A_DIAGNOSIS,
         window=Window(
             start=start.isoformat(),
-            end=today.isoformat(),
+            end=end.isoformat(),
             days=days,
             observed_days=days - first,
             episodes=int(ep.day.size),
             checkin_days=int(checked.has.sum()),
         ),
-        frequency=frequency(ep, today, days, first),
+        frequency=frequency(ep, end, days, first),
         duration=duration(ep, days, first),
         timing=timing(ep),
         where=where(ep),

@@ -2,7 +2,8 @@
 
 The unit of every comparison is the LOCAL DAY: an episode belongs to the calendar day of its start in
 its own zone (``EpisodeRow.tz``), a check-in to its ``day``. The window is ``days`` local days from
-``start`` to ``today`` (inclusive); day ``i`` is ``start + i``. Rates count only OBSERVED days: the
+``start`` to ``end`` (inclusive, the last complete day: analysis.py leaves the day in progress out);
+day ``i`` is ``start + i``. Rates count only OBSERVED days: the
 window, but no earlier than the person's first entry (episode or check-in) when that is inside it.
 """
 
@@ -63,8 +64,9 @@ class CheckinDays:
     earlier: bool  # some check-in lies before the window
 
 
-def episode_days(episodes: Sequence[EpisodeRow], start: dt.date, today: dt.date) -> EpisodeDays:
-    lo, hi = start - dt.timedelta(days=2), today + dt.timedelta(days=2)
+def episode_days(episodes: Sequence[EpisodeRow], start: dt.date, end: dt.date) -> EpisodeDays:
+    """The episodes whose local day lies in ``start``..``end`` (later ones, e.g. today's, are left out)."""
+    lo, hi = start - dt.timedelta(days=2), end + dt.timedelta(days=2)
     kind_index = {k: i for i, k in enumerate(EPISODE_KINDS)}
     day: list[int] = []
     hour: list[int] = []
@@ -90,7 +92,7 @@ def episode_days(episodes: Sequence[EpisodeRow], start: dt.date, today: dt.date)
         if d < start:
             earlier = True
             continue
-        if d > today:
+        if d > end:
             continue
         day.append((d - start).days)
         hour.append(local.hour)

@@ -67,7 +67,8 @@ def trend(recent: np.ndarray, previous: np.ndarray, noun: str) -> Trend:
     return shaped(sentence, status, c)
 
 
-def frequency(ep: EpisodeDays, today: dt.date, days: int, observed_from: int) -> Frequency:
+def frequency(ep: EpisodeDays, end: dt.date, days: int, observed_from: int) -> Frequency:
+    """The periods are the last 7, 28 and 90 complete days, ending ``end`` (yesterday)."""
     counts = np.bincount(ep.day, minlength=days)
     kind_counts = {k: np.bincount(ep.day[ep.kind == i], minlength=days) for i, k in enumerate(EPISODE_KINDS)}
     periods: dict[str, Period] = {}
@@ -75,8 +76,8 @@ def frequency(ep: EpisodeDays, today: dt.date, days: int, observed_from: int) ->
         lo = max(days - p, observed_from)
         obs = max(0, days - lo)
         periods[str(p)] = Period(
-            start=(today - dt.timedelta(days=p - 1)).isoformat(),
-            end=today.isoformat(),
+            start=(end - dt.timedelta(days=p - 1)).isoformat(),
+            end=end.isoformat(),
             days=p,
             observed_days=obs,
             all=rate(int(counts[lo:].sum()), obs),

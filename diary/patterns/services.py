@@ -34,17 +34,19 @@ def insights_request(*, user_id: int, delay: dt.timedelta = DEBOUNCE) -> None:
 
 
 def insights_run(*, user: User, today: dt.date | None = None) -> InsightSnapshot:
-    """Analyse the person's last ``INSIGHTS_WINDOW_DAYS`` and store the snapshot."""
+    """Analyse the person's last ``INSIGHTS_WINDOW_DAYS`` complete local days and store the snapshot.
+
+    ``today`` is the day in progress in the account's zone (left out of the analysis, see analysis.py)."""
     now = timezone.now()
     today = today or now.astimezone(zone(user.current_timezone)).date()
     window = settings.INSIGHTS_WINDOW_DAYS
-    since = today - dt.timedelta(days=window - 1)
+    since = today - dt.timedelta(days=window)
     episodes, checkins = analysis_rows(user_id=user.pk, since=since)
     report = analyse(episodes, checkins, today=today, window_days=window)
     linked_before = low_water_linked(user_id=user.pk)
     with transaction.atomic():
         snapshot = InsightSnapshot.objects.create(
-            user=user, version=ANALYSIS_VERSION, computed_at=now, window_start=since, window_end=today,
+            user=user, version=ANALYSIS_VERSION, computed_at=now, window_start=since, window_end=today - dt.timedelta(days=1),
             episodes=len(episodes), checkins=len(checkins), report=report,
         )  # fmt: skip
         old = InsightSnapshot.objects.filter(user=user).order_by("-computed_at", "-pk").values_list("pk", flat=True)

@@ -3,8 +3,8 @@
 The person's own snapshot (``InsightSnapshot``) covers their whole recent diary, so it would name body
 locations, triggers and a trend from days the share does not include. A clinician's insights are
 therefore computed from the window's rows: the last ``INSIGHTS_WINDOW_DAYS`` local days of the window
-(ending at its end, or today if that is earlier), only episodes and check-ins whose local day lies
-inside. The result is cached per share, window and the person's sequence number (every write to their
+(ending at its end, or yesterday if that is earlier: the day in progress is never analysed), only
+episodes and check-ins whose local day lies inside. The result is cached per share, window and the person's sequence number (every write to their
 diary advances it), so the page, PDF and triage list pay for the analysis once per change, not per
 request; a cache that is down only costs the recomputation.
 """
@@ -29,8 +29,9 @@ CACHE_SECONDS = 24 * 3600
 
 def share_analysis_days(share: Share, today: dt.date, last_days: int | None = None) -> tuple[dt.date, dt.date] | None:
     """(first, last) local day the share's insights analyse (at most ``last_days`` of them), or None
-    when the window has not begun."""
-    end = min(share.window_end, today) if share.window_end else today
+    when the window has not begun. ``today`` is the day in progress: the last day analysed is yesterday."""
+    yesterday = today - dt.timedelta(days=1)  # the last complete local day
+    end = min(share.window_end, yesterday) if share.window_end else yesterday
     start = end - dt.timedelta(days=min(settings.INSIGHTS_WINDOW_DAYS, last_days or settings.INSIGHTS_WINDOW_DAYS) - 1)
     if share.window_start is not None:
         start = max(start, share.window_start)
@@ -54,7 +55,7 @@ def share_insights(share: Share, *, cached_ok: bool = True, last_days: int | Non
     episodes, checkins = analysis_rows(user_id=share.patient_id, since=start)
     episodes = [e for e in episodes if start <= e.started_at.astimezone(zone(e.tz)).date() <= end]
     checkins = [c for c in checkins if start <= c.day <= end]
-    report = analyse(episodes, checkins, today=end, window_days=(end - start).days + 1)
+    report = analyse(episodes, checkins, today=end + dt.timedelta(days=1), window_days=(end - start).days + 1)
     body = {"computed_at": timezone.now(), "report": report}
     cache.set(key, body, CACHE_SECONDS)
     return body

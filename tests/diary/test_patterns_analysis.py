@@ -35,7 +35,8 @@ from diary.patterns.stats import (
     stratified_compare,
 )
 
-TODAY = dt.date(2024, 4, 9)
+TODAY = dt.date(2024, 4, 9)  # the last complete local day the fixtures fill
+NOW = TODAY + dt.timedelta(days=1)  # the day in progress: analyse(today=NOW) leaves it out
 ROOT = Path(__file__).resolve().parents[2]
 NORMAL: dict[str, Any] = {"water_ml": 2000, "caffeine_servings": 1, "exercise_intensity": "light", "hot_weather": False,
           "sleep_h": 7.5, "stress": 3, "sitting_h": 5.0}  # fmt: skip
@@ -200,7 +201,7 @@ def test_trigger_numbers_on_a_hand_fixture_and_bh_over_the_two_lags() -> None:
     low = {0, 2, 5, 7, 10, 13, 15, 18}
     checkins = [CheckinRow(day=first + dt.timedelta(days=i), water_ml=900 if i in low else 2100) for i in range(20)]
     episodes = [episode(first + dt.timedelta(days=i), 9 + k) for i in range(20) for k in range(2 if i in low else 1)]
-    report = analyse(episodes, checkins, today=TODAY, window_days=20)
+    report = analyse(episodes, checkins, today=NOW, window_days=20)
     f0 = finding(report, "low_water", 0)
     assert (f0["exposed_days"], f0["exposed_episodes"], f0["unexposed_days"], f0["unexposed_episodes"]) == (
         8,
@@ -247,7 +248,7 @@ def test_lag_one_pairs_exposure_day_with_the_next_day() -> None:
     checkins = [CheckinRow(day=first + dt.timedelta(days=i), water_ml=1000 if i in low else 2000) for i in range(20)]
     per_day = {i + 1: 2 for i in low} | {i + 2: 1 for i in low}
     episodes = [episode(first + dt.timedelta(days=d), 8 + k) for d, n in per_day.items() for k in range(n)]
-    report = analyse(episodes, checkins, today=TODAY, window_days=20)
+    report = analyse(episodes, checkins, today=NOW, window_days=20)
     f1 = finding(report, "low_water", 1)
     assert (f1["exposed_days"], f1["exposed_episodes"], f1["unexposed_days"], f1["unexposed_episodes"]) == (
         5,
@@ -271,7 +272,7 @@ def test_not_enough_data_says_what_is_missing() -> None:
     first = TODAY - dt.timedelta(days=9)
     checkins = [checkin(first + dt.timedelta(days=i), *(["low_water"] if i < 3 else [])) for i in range(10)]
     episodes = [episode(first + dt.timedelta(days=i)) for i in range(6)]
-    report = analyse(episodes, checkins, today=TODAY)
+    report = analyse(episodes, checkins, today=NOW)
     assert report["triggers"] == []
     gap = lacking(report, "low_water", 0)
     assert (gap["exposed_days"], gap["unexposed_days"], gap["episodes"]) == (3, 7, 6)
@@ -290,7 +291,7 @@ def test_exactly_at_the_minimum_is_tested() -> None:
     first = TODAY - dt.timedelta(days=13)
     checkins = [checkin(first + dt.timedelta(days=i), *(["low_water"] if i < 5 else [])) for i in range(14)]
     episodes = [episode(first + dt.timedelta(days=i)) for i in range(10)]
-    report = analyse(episodes, checkins, today=TODAY, window_days=14)
+    report = analyse(episodes, checkins, today=NOW, window_days=14)
     f = finding(report, "low_water", 0)
     assert (f["exposed_days"], f["unexposed_days"], f["exposed_episodes"] + f["unexposed_episodes"]) == (5, 9, 10)
     assert not any(g["exposure"] == "low_water" and g["lag"] == 0 for g in report["not_enough_data"])
@@ -303,7 +304,7 @@ def test_planted_effects_are_found(seed: int) -> None:
     the NEXT day. 180 days, base rate 0.7 a day."""
     effects = {("low_water", 0): 2.0, ("heat", 0): 2.5, ("short_sleep", 1): 2.5}
     episodes, checkins = synthetic(seed, 180, base=0.7, effects=effects, shares={"low_water": 0.3})
-    report = analyse(episodes, checkins, today=TODAY, window_days=180)
+    report = analyse(episodes, checkins, today=NOW, window_days=180)
     found = significant(report)
     assert {("low_water", 0), ("heat", 0), ("short_sleep", 1)} <= found
     assert ("short_sleep", 0) not in found  # the next-day effect is not a same-day one
@@ -322,7 +323,7 @@ def test_people_without_any_effect_rarely_get_a_finding() -> None:
     with_any = 0
     for seed in range(20):
         episodes, checkins = synthetic(100 + seed, 90, base=0.8, tag={triggers[seed % 5]: 0.4})
-        report = analyse(episodes, checkins, today=TODAY, window_days=90)
+        report = analyse(episodes, checkins, today=NOW, window_days=90)
         assert report["multiple_testing"]["discovery_tests"] == 14
         supported = [s for s in report["suspected"] if s["status"] == "supported"]
         with_any += bool(significant(report) or supported)
@@ -339,7 +340,7 @@ def test_suspected_trigger_statuses() -> None:
     episodes[0] = replace(episodes[0], triggers=("heat", "cold", "heat"))
     episodes[1] = replace(episodes[1], triggers=("heat", "cold"))
     episodes[2] = replace(episodes[2], triggers=("heat",))
-    report = analyse(episodes, checkins, today=TODAY, window_days=120)
+    report = analyse(episodes, checkins, today=NOW, window_days=120)
     dehydration = suspected(report, "dehydration")
     assert dehydration["status"] == "supported" and dehydration["exposure"] == "low_water"
     assert dehydration["sentence"].startswith("You suspect dehydration, and your check-ins support it: cramps were")
@@ -386,7 +387,7 @@ def test_a_suspected_trigger_with_strong_evidence_from_few_days_is_supported() -
     episodes = [
         episode(first + dt.timedelta(days=d), 8 + k, triggers=("dehydration", "caffeine")) for k, d in enumerate(days)
     ]
-    report = analyse(episodes, checkins, today=TODAY, window_days=20)
+    report = analyse(episodes, checkins, today=NOW, window_days=20)
     dehydration = suspected(report, "dehydration")
     assert dehydration["status"] == "supported"
     assert (dehydration["exposed_days"], dehydration["exposed_episodes"], dehydration["unexposed_episodes"]) == (
@@ -408,7 +409,7 @@ def test_a_suspected_trigger_with_strong_evidence_from_few_days_is_supported() -
 
 def test_alpha_recycles_to_discovery_when_no_suspected_trigger_is_tested() -> None:
     episodes, checkins = synthetic(3, 60)
-    report = analyse(episodes, checkins, today=TODAY, window_days=60)
+    report = analyse(episodes, checkins, today=NOW, window_days=60)
     mt = report["multiple_testing"]
     assert (mt["suspected_tests"], mt["recycled"], mt["discovery_fdr"]) == (0, True, pytest.approx(0.05))
 
@@ -427,7 +428,7 @@ def test_a_link_that_only_mirrors_a_stronger_one_is_adjusted_for_it() -> None:
         for i in range(days)
     ]
     episodes = [episode(first + dt.timedelta(days=i), 10) for i in range(days) for _ in range(counts[i])]
-    report = analyse(episodes, checkins, today=TODAY, window_days=days)
+    report = analyse(episodes, checkins, today=NOW, window_days=days)
     heat, water = finding(report, "heat", 0), finding(report, "low_water", 0)
     assert heat["significant"] and heat["adjusted_for"] == []
     assert water["q_value"] < 0.001  # marginally a strong link
@@ -454,7 +455,7 @@ def test_an_episode_late_in_the_evening_counts_for_its_local_day() -> None:
     assert late.started_at.date() == TODAY + dt.timedelta(days=1)
     assert early.started_at.date() == TODAY - dt.timedelta(days=7)
     tomorrow = episode(TODAY + dt.timedelta(days=1), 0, 30, tz="America/Los_Angeles")
-    report = analyse([late, early, tomorrow], [], today=TODAY)
+    report = analyse([late, early, tomorrow], [], today=NOW)
     week = report["frequency"]["periods"]["7"]
     assert week["all"]["n"] == 2  # both inside the 7 local days, the one tomorrow is not
     assert report["timing"]["counts"] == {"night": 1, "morning": 0, "afternoon": 0, "evening": 1}
@@ -462,7 +463,7 @@ def test_an_episode_late_in_the_evening_counts_for_its_local_day() -> None:
     first = TODAY - dt.timedelta(days=19)
     checkins = [checkin(first + dt.timedelta(days=i), *(["low_water"] if i % 4 == 3 else [])) for i in range(20)]
     episodes = [episode(first + dt.timedelta(days=i), 12, tz="America/Los_Angeles") for i in range(10)]
-    report = analyse([*episodes, late], checkins, today=TODAY, window_days=20)
+    report = analyse([*episodes, late], checkins, today=NOW, window_days=20)
     f = finding(report, "low_water", 0)
     assert f["exposed_episodes"] == sum(1 for i in range(10) if i % 4 == 3) + 1
 
@@ -472,7 +473,7 @@ def test_frequency_rates_and_trend_with_exact_interval() -> None:
     episodes = [episode(TODAY - dt.timedelta(days=59))]
     episodes += [episode(TODAY - dt.timedelta(days=i % 28), kind="cramp" if i % 2 else "twitch") for i in range(20)]
     episodes += [episode(TODAY - dt.timedelta(days=28 + i), kind="cramp") for i in range(5)]
-    report = analyse(episodes, [], today=TODAY)
+    report = analyse(episodes, [], today=NOW)
     freq = report["frequency"]
     assert report["window"]["observed_days"] == 60
     p28 = freq["periods"]["28"]
@@ -499,7 +500,7 @@ def test_trend_status(recent: int, previous: int, status: str) -> None:
     episodes = [episode(TODAY - dt.timedelta(days=i % 28)) for i in range(recent)]
     episodes += [episode(TODAY - dt.timedelta(days=28 + i % 28)) for i in range(previous)]
     episodes.append(episode(TODAY - dt.timedelta(days=80), kind="twitch"))  # the diary started long ago
-    trend = analyse(episodes, [], today=TODAY)["frequency"]["trend_by_kind"]["cramp"]
+    trend = analyse(episodes, [], today=NOW)["frequency"]["trend_by_kind"]["cramp"]
     assert trend["status"] == status
     if status == "not enough data":
         assert trend["missing"] == "needs at least 10 cramps in the last 56 days (7 so far)"
@@ -507,7 +508,7 @@ def test_trend_status(recent: int, previous: int, status: str) -> None:
 
 def test_trend_needs_a_previous_period() -> None:
     episodes = [episode(TODAY - dt.timedelta(days=i)) for i in range(20)]
-    trend = analyse(episodes, [], today=TODAY)["frequency"]["trend"]
+    trend = analyse(episodes, [], today=NOW)["frequency"]["trend"]
     assert trend["status"] == "not enough data" and trend["previous_days"] == 0
     assert trend["missing"] == "needs 14 more days of diary"
 
@@ -517,7 +518,7 @@ def test_duration_summary_matches_numpy() -> None:
     episodes = [episode(TODAY - dt.timedelta(days=i), duration_s=d) for i, d in enumerate(durations)]
     episodes.append(episode(TODAY, duration_s=None))  # ongoing
     episodes += [episode(TODAY, kind="twitch", duration_s=2)]
-    report = analyse(episodes, [], today=TODAY)
+    report = analyse(episodes, [], today=NOW)
     cramp = report["duration"]["cramp"]
     q1, med, q3, p90 = np.percentile(durations, [25, 50, 75, 90])
     assert (cramp["n"], cramp["ongoing"]) == (10, 1)
@@ -531,7 +532,7 @@ def test_duration_summary_matches_numpy() -> None:
 def test_duration_trend() -> None:
     recent = [episode(TODAY - dt.timedelta(days=i), duration_s=300 + i) for i in range(8)]
     before = [episode(TODAY - dt.timedelta(days=30 + i), duration_s=60 + i) for i in range(8)]
-    trend = analyse(recent + before, [], today=TODAY)["duration"]["cramp"]["trend"]
+    trend = analyse(recent + before, [], today=NOW)["duration"]["cramp"]["trend"]
     assert trend["status"] == "longer"
     assert trend["p_value"] == pytest.approx(
         stats.mannwhitneyu([300 + i for i in range(8)], [60 + i for i in range(8)]).pvalue, rel=1e-5
@@ -542,22 +543,22 @@ def test_duration_trend() -> None:
 def test_timing_shares_and_mostly_at_night() -> None:
     hours = [1, 2, 3, 4, 5, 0, 23, 3, 9, 14, 2, 4]  # 9 at night of 12
     episodes = [episode(TODAY - dt.timedelta(days=i), h, tz="Europe/Berlin") for i, h in enumerate(hours)]
-    timing = analyse(episodes, [], today=TODAY)["timing"]
+    timing = analyse(episodes, [], today=NOW)["timing"]
     assert timing["counts"] == {"night": 9, "morning": 1, "afternoon": 1, "evening": 1}
     assert timing["shares"]["night"] == pytest.approx(0.75)
     assert sum(v for v in timing["shares"].values() if v is not None) == pytest.approx(1.0, abs=1e-3)
     assert timing["mostly_at_night"] is True
     assert "Most of your cramps start at night." in timing["sentence"]
-    few = analyse(episodes[:8], [], today=TODAY)["timing"]
+    few = analyse(episodes[:8], [], today=NOW)["timing"]
     assert few["mostly_at_night"] is None  # 8 episodes: not enough to say
     day_person = [episode(TODAY - dt.timedelta(days=i), 10 + i % 8) for i in range(12)]
-    assert analyse(day_person, [], today=TODAY)["timing"]["mostly_at_night"] is False
+    assert analyse(day_person, [], today=NOW)["timing"]["mostly_at_night"] is False
 
 
 def test_where_hotspots() -> None:
     locations = ["calf"] * 6 + ["foot"] * 3 + ["upper_back"]
     episodes = [episode(TODAY - dt.timedelta(days=i), body_location=loc) for i, loc in enumerate(locations)]
-    where = analyse(episodes, [], today=TODAY)["where"]
+    where = analyse(episodes, [], today=NOW)["where"]
     assert [(h["body_location"], h["n"], h["share"]) for h in where["hotspots"]] == [
         ("calf", 6, 0.6), ("foot", 3, 0.3), ("upper_back", 1, 0.1)
     ]  # fmt: skip
@@ -578,7 +579,7 @@ def test_relief_means() -> None:
         (("heat",), 9),
     ]
     episodes = [episode(TODAY - dt.timedelta(days=i), relief=r, relief_score=s) for i, (r, s) in enumerate(rows)]
-    relief = analyse(episodes, [], today=TODAY)["relief"]
+    relief = analyse(episodes, [], today=NOW)["relief"]
     by = {r["measure"]: r for r in relief}
     assert (by["stretching"]["mean_score"], by["stretching"]["n"], by["stretching"]["tried"]) == (7.0, 3, 3)
     assert (by["heat"]["mean_score"], by["heat"]["n"]) == (8.0, 3)
@@ -593,9 +594,9 @@ def test_snapshot_is_plain_json_with_finite_numbers() -> None:
     episodes, checkins = synthetic(1, 90, effects={("low_water", 0): 3.0}, tag={"dehydration": 0.5})
     episodes.append(episode(TODAY, duration_s=None, relief=("none",), relief_score=0))
     for report in (
-        analyse(episodes, checkins, today=TODAY),
-        analyse([], [], today=TODAY),
-        analyse(episodes[:3], [], today=TODAY),
+        analyse(episodes, checkins, today=NOW),
+        analyse([], [], today=NOW),
+        analyse(episodes[:3], [], today=NOW),
     ):
         for v in walk(report):
             assert v is None or isinstance(v, str | int | float | bool | list | dict)
@@ -609,7 +610,7 @@ def test_snapshot_is_plain_json_with_finite_numbers() -> None:
 
 
 def test_empty_diary() -> None:
-    report = analyse([], [], today=TODAY)
+    report = analyse([], [], today=NOW)
     assert report["window"] == {
         "start": "2024-01-11",
         "end": "2024-04-09",
@@ -644,10 +645,88 @@ def test_five_years_are_analysed_well_under_100_ms() -> None:
     episodes, checkins = synthetic(2, 1800, base=2.8, effects={("low_water", 0): 1.5}, tag={"dehydration": 0.3})
     assert len(episodes) >= 5000 and len(checkins) == 1800
     for window in (90, 1800):
-        analyse(episodes, checkins, today=TODAY, window_days=window)
+        analyse(episodes, checkins, today=NOW, window_days=window)
         times = []
         for _ in range(5):
             t0 = time.perf_counter()
-            analyse(episodes, checkins, today=TODAY, window_days=window)
+            analyse(episodes, checkins, today=NOW, window_days=window)
             times.append(time.perf_counter() - t0)
         assert statistics.median(times) < 0.1, (window, times)
+
+
+# --- only complete local days: the day in progress is never analysed (issue 16, item 2) -----------------------------
+def _report_items(report: Mapping[str, Any]) -> dict[str, Any]:
+    """Every count of episodes the snapshot reports, by section."""
+    return {
+        "window": report["window"]["episodes"],
+        "periods": {p: v["all"]["n"] for p, v in report["frequency"]["periods"].items()},
+        "timing": report["timing"]["n"],
+        "where": report["where"]["n"],
+        "duration": {k: v["n"] for k, v in report["duration"].items()},
+        "relief": {r["measure"]: r["tried"] for r in report["relief"]},
+    }
+
+
+def test_an_episode_today_is_not_counted_anywhere() -> None:
+    first = TODAY - dt.timedelta(days=29)
+    days = [first + dt.timedelta(days=i) for i in range(30)]
+    past = [episode(d, 10, relief=("stretch",), relief_score=5) for d in days[::3]]
+    checkins = [checkin(d) for d in days]
+    without = analyse(past, checkins, today=NOW, window_days=30)
+    # the day in progress: episodes (in the account's zone and in another zone whose local day is NOW too),
+    # a check-in, a relief rating; none of it may show anywhere
+    now_rows = [
+        episode(NOW, 0, 5, relief=("stretch",), relief_score=9, body_location="foot", kind="spasm"),
+        episode(NOW, 8, tz="Asia/Tokyo", body_location="back"),
+    ]
+    with_today = analyse([*past, *now_rows], [*checkins, checkin(NOW, "low_water")], today=NOW, window_days=30)
+    assert _report_items(with_today) == _report_items(without)
+    assert with_today["window"]["end"] == TODAY.isoformat()
+    assert with_today["frequency"]["periods"]["7"]["end"] == TODAY.isoformat()
+    assert with_today["window"]["checkin_days"] == 30
+    assert with_today == without
+
+
+def test_yesterdays_exposure_is_not_paired_with_today() -> None:
+    first = TODAY - dt.timedelta(days=39)
+    days = [first + dt.timedelta(days=i) for i in range(40)]
+    # low water on every fourth day and on the last complete day; one episode a day, none yet today
+    checkins = [checkin(d, *(["low_water"] if i % 4 == 0 or d == TODAY else [])) for i, d in enumerate(days)]
+    episodes = [episode(d) for d in days]
+    f = finding(analyse(episodes, checkins, today=NOW, window_days=40), "low_water", 1)
+    # the next-day pairs: exposure on day d with episodes on d + 1 inside the complete days; TODAY's low water
+    # has no complete next day yet, so it is in no pair (today's zero episodes so far would look protective)
+    exposed_next = [d for i, d in enumerate(days[:-1]) if i % 4 == 0]
+    assert f["exposed_days"] == len(exposed_next)
+    assert f["exposed_episodes"] == len(exposed_next)
+    assert f["exposed_days"] + f["unexposed_days"] == 39
+
+
+def test_the_trend_is_not_falling_because_today_has_only_begun() -> None:
+    """Many episodes a day, the same every day (no trend), and only two so far today: counting today as a
+    whole day made the recent 28 days look lower (the bias the issue measured: 9 "falling", 0 "rising")."""
+    first = TODAY - dt.timedelta(days=55)
+    episodes = [episode(first + dt.timedelta(days=i), 8 + k % 12, k % 60) for i in range(56) for k in range(300)]
+    episodes += [episode(NOW, 7), episode(NOW, 8)]
+    trend = analyse(episodes, [], today=NOW, window_days=56)["frequency"]["trend"]
+    assert trend["status"] == "stable"
+    assert trend["recent_episodes"] == trend["previous_episodes"] == 28 * 300
+    assert trend["recent_days"] == trend["previous_days"] == 28
+
+
+@pytest.mark.parametrize("now", [dt.date(2024, 3, 11), dt.date(2024, 11, 4)])
+def test_a_dst_change_day_counts_as_one_day(now: dt.date) -> None:
+    """New York's 23-hour (2024-03-10) and 25-hour (2024-11-03) days are one local day each: an episode
+    just after midnight and one just before the next belong to that day, and a rate divides by days."""
+    tz = "America/New_York"
+    change = now - dt.timedelta(days=1)
+    days = [now - dt.timedelta(days=i) for i in range(7, 0, -1)]
+    episodes = [episode(d, 12, tz=tz) for d in days] + [episode(change, 0, 30, tz=tz), episode(change, 23, 30, tz=tz)]
+    episodes.append(episode(now, 0, 30, tz=tz))  # the day in progress
+    report = analyse(episodes, [checkin(d) for d in days], today=now, window_days=7)
+    week = report["frequency"]["periods"]["7"]
+    assert week["observed_days"] == 7
+    assert week["all"]["n"] == 9
+    assert week["all"]["per_day"] == pytest.approx(9 / 7, abs=1e-3)  # rounded to 4 significant digits
+    assert report["window"]["start"] == days[0].isoformat() and report["window"]["end"] == change.isoformat()
+    assert report["timing"]["counts"]["night"] == 1 and report["timing"]["counts"]["evening"] == 1
