@@ -14,20 +14,15 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from diary.accounts import password_reset, serializers, services
 from diary.accounts.deletion import user_delete
-from diary.accounts.models import User
 from diary.accounts.request_user import request_user
-from diary.accounts.second_factor import TokenObtainIn
+from diary.accounts.revocation import TokenRefreshIn, user_end_tokens
+from diary.accounts.second_factor import TokenObtainIn, tokens_for
 from diary.accounts.signin_limits import account_wait
 from diary.accounts.throttles import AuthBurstThrottle, AuthThrottle
 from diary.core.errors import DomainValidationError
 from diary.core.openapi import ANY_VIEW, ERRORS, ErrorSerializer
 
 _AUTH_THROTTLES = [AuthBurstThrottle, AuthThrottle]
-
-
-def _tokens_for(user: User) -> dict[str, str]:
-    refresh = RefreshToken.for_user(user)
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
 class RegisterApi(APIView):
@@ -42,7 +37,7 @@ class RegisterApi(APIView):
         data = serializers.RegisterIn(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_register(**data.validated_data)
-        body = {"user": serializers.MeSerializer(user).data, **_tokens_for(user)}
+        body = {"user": serializers.MeSerializer(user).data, **tokens_for(user, second_factor=False)}
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -88,12 +83,17 @@ class TokenApi(TokenObtainPairView):
 
 @extend_schema_view(post=extend_schema(responses=_TOKEN_RESPONSES))
 class TokenRefreshApi(TokenRefreshView):
-    """Swap a refresh token for a new pair (the old refresh token is revoked: rotation)."""
+    """Swap a refresh token for a new pair (the old refresh token is revoked: rotation). A token from
+    before a logout or password change, or of a deleted account, is a 401."""
 
+    serializer_class = TokenRefreshIn
     throttle_classes = _AUTH_THROTTLES
 
 
 class LogoutApi(APIView):
+    """Sign out: every token of the account ends at once, on every device (the account's token epoch
+    moves on; diary/accounts/revocation.py says why not only this login's)."""
+
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
@@ -102,9 +102,11 @@ class LogoutApi(APIView):
         data = serializers.RefreshIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            RefreshToken(data.validated_data["refresh"]).blacklist()
+            refresh = RefreshToken(data.validated_data["refresh"])
+            refresh.blacklist()
         except TokenError as exc:
             raise DomainValidationError({"refresh": [str(exc)]}) from None
+        user_end_tokens(user_id=refresh.payload["user_id"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -46,6 +46,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=dj_timezone.now)
+    # Copied into every token; bumped by logout, a password change or reset: older tokens are refused
+    # at once (diary/accounts/revocation.py).
+    token_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 

@@ -19,6 +19,7 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, Toke
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
 from diary.accounts.models import User
+from diary.accounts.revocation import token_epoch_stamp
 from diary.accounts.totp import session_passed_totp, totp_attempt, totp_enrolled, wait_text
 
 AMR = "amr"
@@ -52,8 +53,9 @@ class SecondFactorWait(exceptions.Throttled):
 
 
 def tokens_for(user: User, *, second_factor: bool, refresh: RefreshToken | None = None) -> dict[str, str]:
-    """An access and a refresh token recording how the holder signed in."""
+    """An access and a refresh token recording how the holder signed in, at the account's epoch."""
     refresh = refresh or RefreshToken.for_user(user)
+    token_epoch_stamp(refresh, user)
     refresh[AMR] = PASSWORD_AND_OTP if second_factor else PASSWORD_ONLY
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from diary.accounts.models import User
+from diary.accounts.revocation import user_end_tokens
 from diary.core.errors import DomainValidationError
 from diary.outbox.routes import ACCOUNT_CLINICIAN, ACCOUNT_REGISTERED, ACCOUNT_SCHEDULE_CHANGED
 from diary.outbox.services import topic_run
@@ -89,10 +90,13 @@ def user_revoke_refresh_tokens(*, user: User) -> int:
 
 @transaction.atomic
 def user_set_password(*, user: User, new_password: str) -> None:
+    """A new password ends every token made before it, access tokens included (the epoch)."""
     _check_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
     user_revoke_refresh_tokens(user=user)
+    user_end_tokens(user_id=user.pk)
+    user.refresh_from_db(fields=["token_epoch"])
 
 
 def user_make_clinician(*, user: User, allow_diary: bool = False) -> User:
