@@ -16,6 +16,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from diary.accounts.models import User
 from diary.core.errors import DomainValidationError
+from diary.sync.sequence import sequence_lock
 
 
 def user_delete(*, user: User, password: object) -> None:
@@ -25,8 +26,10 @@ def user_delete(*, user: User, password: object) -> None:
     if not user.check_password(password):
         raise DomainValidationError({"password": ["is not your current password"]})
     with transaction.atomic():
-        # Lock the user row first: a concurrent write that references it (a sync push, a glass of
-        # water, a clinician's read) waits for us and then fails, instead of failing our delete.
+        # The person's sequence row first (the lock order of every write), then the user row: a
+        # concurrent write that references it (a sync push, a glass of water, a clinician's read)
+        # waits for us and then fails, instead of failing our delete or deadlocking with it.
+        sequence_lock(user_id=user.pk)
         locked = User.objects.select_for_update().get(pk=user.pk)
         OutstandingToken.objects.filter(user=locked).delete()
         locked.delete()

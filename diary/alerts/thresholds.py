@@ -14,6 +14,7 @@ from diary.alerts.catalogue import RULESET_VERSION, THRESHOLD_NAMES, Thresholds,
 from diary.alerts.models import ThresholdChange, ThresholdOverride
 from diary.core.errors import DomainValidationError
 from diary.sharing.selectors import shares_active
+from diary.sync.sequence import sequence_lock
 
 
 def _sharing_clinicians(patient_id: int) -> set[int]:
@@ -63,7 +64,7 @@ def thresholds_set(*, patient: User, clinician: User, changes: Mapping[str, Any]
     if errors:
         raise DomainValidationError({k: [v] for k, v in errors.items()})
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=patient.pk).exists()  # one revision at a time per patient
+        sequence_lock(user_id=patient.pk)  # one revision at a time per patient; lock order: this row first
         existing = {
             o.name: o
             for o in ThresholdOverride.objects.select_for_update().filter(patient=patient, clinician=clinician)
@@ -99,7 +100,7 @@ def thresholds_set(*, patient: User, clinician: User, changes: Mapping[str, Any]
 def thresholds_drop(*, patient: User, clinician: User) -> int:
     """A share ended: that clinician's numbers stop applying, audited as a new revision."""
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=patient.pk).exists()
+        sequence_lock(user_id=patient.pk)
         overrides = list(ThresholdOverride.objects.filter(patient=patient, clinician=clinician))
         if not overrides:
             return 0

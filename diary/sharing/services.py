@@ -20,7 +20,7 @@ from diary.notifications.inbox import notification_notify
 from diary.outbox.routes import SHARE_REVOKED
 from diary.outbox.services import topic_run
 from diary.sharing.models import Share
-from diary.sync.sequence import new_uid
+from diary.sync.sequence import new_uid, sequence_lock
 
 # Crockford's base32: no I, L, O or U, so a code read aloud or typed from paper survives.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -105,14 +105,19 @@ def share_redeem(*, clinician: User, code: object) -> Share:
     if not isinstance(code, str) or not 8 <= len(code) <= 32:
         raise Http404
 
+    live = Share.objects.filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now()), code_hash=code_hash(code),
+        redeemed_at__isnull=True, revoked_at__isnull=True, code_expires_at__gt=timezone.now(),
+    )  # fmt: skip
+    patient_id = live.values_list("patient_id", flat=True).first()
+    if patient_id is None:
+        raise Http404
     with transaction.atomic():
-        share = (
-            Share.objects.select_for_update()
-            .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now()), code_hash=code_hash(code),
-                    redeemed_at__isnull=True, revoked_at__isnull=True, code_expires_at__gt=timezone.now())
-            .select_related("patient")
-            .first()
-        )  # fmt: skip
+        # Lock order of every write: the person's sequence row first, then their rows. Only the share
+        # row is locked (``of=("self",)``): a FOR UPDATE through select_related would lock the
+        # patient's user row too, which the worker's inserts for that person wait on (a deadlock).
+        sequence_lock(user_id=patient_id)
+        share = live.select_for_update(of=("self",)).select_related("patient").first()
         if share is None or share.patient_id == clinician.pk:
             raise Http404
         share.clinician = clinician
@@ -129,6 +134,7 @@ def share_redeem(*, clinician: User, code: object) -> Share:
 
 def share_revoke(*, patient: User, uid: str) -> Share:
     with transaction.atomic():
+        sequence_lock(user_id=patient.pk)  # lock order: the person's sequence row first
         share = Share.objects.select_for_update().filter(patient=patient, uid=uid).first()
         if share is None:
             raise Http404
