@@ -16,6 +16,7 @@ One module per job:
 - exposures.py: the exposure table and the exposure x lag counts every trigger analysis starts from;
 - triggers.py: the trigger analyses in order (suspected.py, discovery, confirmation.py), with
   multiplicity.py holding every error rate and how alpha passes between the families;
+- summary.py: the headlines a person reads first;
 - rules.py: the minimum-data rules; stats.py: the exact tests; sentences.py: the wording;
   snapshot.py: the JSON's shape and number rules.
 
@@ -37,6 +38,7 @@ from diary.patterns.relief import relief
 from diary.patterns.rows import CheckinRow, EpisodeRow
 from diary.patterns.rules import RULES
 from diary.patterns.snapshot import ANALYSIS_VERSION, Snapshot, Window
+from diary.patterns.summary import summary
 from diary.patterns.timing import timing
 from diary.patterns.triggers import triggers
 from diary.patterns.where import where
@@ -60,9 +62,12 @@ def analyse(
     noun = say.subject(kinds_present(ep))
     logged, exposed = exposure_matrix(checked.values)
     found = triggers(ep, logged, exposed, days, noun)
+    how_often = frequency(ep, end, days, first)
+    helped = relief(ep)
     return Snapshot(
         version=ANALYSIS_VERSION,
         disclaimer=say.NOT_A_DIAGNOSIS,
+        summary=summary(found.findings, found.suspected, how_often["trend"], helped),
         window=Window(
             start=start.isoformat(),
             end=end.isoformat(),
@@ -71,14 +76,14 @@ def analyse(
             episodes=int(ep.day.size),
             checkin_days=int(checked.has.sum()),
         ),
-        frequency=frequency(ep, end, days, first),
+        frequency=how_often,
         duration=duration(ep, days, first),
         timing=timing(ep),
         where=where(ep),
         triggers=found.findings,
         not_enough_data=found.lacking,
         suspected=found.suspected,
-        relief=relief(ep),
+        relief=helped,
         multiple_testing=found.multiple_testing,
         rules=RULES.copy(),
     )

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diary.patterns import sentences as say
 from diary.patterns.days import CHECKIN_FIELDS, EpisodeDays
 from diary.patterns.rules import MIN_CHECKIN_DAYS, MIN_EXPOSED_DAYS, MIN_TEST_EPISODES, MIN_UNEXPOSED_DAYS
 from diary.patterns.snapshot import Needs
@@ -102,26 +101,25 @@ class ExposureTest:
         )
 
     def missing(self, noun: str) -> str:
-        """ "needs ...": what the minimum-data rules still ask for, in words."""
+        """What the minimum-data rules still lack, said neutrally: the diary describes the data it has and
+        never asks anyone to take or skip a medication, or change anything else, to fill a comparison
+        (so no "N more days when you took no medication")."""
         need = self.needs()
         x = self.exposure
         days = "paired check-in" if self.lag else "check-in"
         parts = []
-        if need["exposed_days"]:
-            parts.append(f"{say.plural(need['exposed_days'], 'more check-in day')} when {x.when} ({self.t_e} so far)")
-        if need["unexposed_days"]:
+        if need["exposed_days"] or need["unexposed_days"]:
             parts.append(
-                f"{say.plural(need['unexposed_days'], 'more check-in day')} when {x.when_not} ({self.t_u} so far)"
+                f"not enough days to compare yet ({self.t_e} days when {x.when}, {self.t_u} when {x.when_not})"
             )
         extra = need["checkin_days"] - need["exposed_days"] - need["unexposed_days"]
         if extra > 0:
-            parts.append(
-                f"{say.plural(extra, 'more ' + days)} that record {x.label} ({self.t_e + self.t_u} so far, "
-                f"{MIN_CHECKIN_DAYS} needed)"
-            )
+            parts.append(f"{self.t_e + self.t_u} {days} days record {x.label} so far, {MIN_CHECKIN_DAYS} needed")
         if need["episodes"]:
-            parts.append(f"at least {MIN_TEST_EPISODES} {noun} on those days ({self.x_e + self.x_u} so far)")
-        return "needs " + "; ".join(parts)
+            parts.append(
+                f"too few {noun} on those days to compare ({self.x_e + self.x_u} so far, {MIN_TEST_EPISODES} needed)"
+            )
+        return "; ".join(parts)
 
 
 def exposure_tests(ep: EpisodeDays, logged: np.ndarray, exposed: np.ndarray, days: int) -> list[ExposureTest]:

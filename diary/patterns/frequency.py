@@ -55,13 +55,14 @@ def trend(recent: np.ndarray, previous: np.ndarray, noun: str) -> Trend:
     status: TrendStatus = "rising" if c.ci_low > 1 else "falling" if c.ci_high < 1 else "stable"
     ci = say.ci_text(c.ci_low, c.ci_high)
     counts = f"{x1} in the last {t1} days, {x2} in the {t2} days before"
-    if status == "rising":
-        if x2 == 0:
-            sentence = f"{say.capital(noun)} are rising: {counts} ({ci})."
-        else:
-            sentence = f"{say.capital(noun)} are rising: {say.times_as_frequent(c.rate_ratio)} in the last {t1} days as in the {t2} days before ({ci}; {counts})."
-    elif status == "falling":
-        sentence = f"{say.capital(noun)} are falling: {say.num(c.rate_ratio)} times the rate of the {t2} days before ({ci}; {counts})."
+    ratio = f"{say.num(c.rate_ratio)} times, {ci}; {counts}"
+    if status == "rising" and x2 == 0:
+        sentence = f"{say.capital(noun)} are rising: {counts} ({ci})."
+    elif status != "stable":
+        sentence = (
+            f"{say.capital(noun)} are {status}: {say.how_often(c.rate_ratio)} in the last {t1} days "
+            f"as in the {t2} days before ({ratio})."
+        )
     else:
         sentence = f"No clear change in how often {noun} happen: {counts} (rate ratio {say.num(c.rate_ratio)}, {ci})."
     return shaped(sentence, status, c)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Literal, TypedDict
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: ``summary`` added (every version-1 key kept as it was)
 
 
 # --- numbers -------------------------------------------------------------------------------------------
@@ -258,11 +258,26 @@ class Rules(TypedDict):
     min_relief_n: int
 
 
+class Headline(TypedDict):
+    kind: Literal["trigger", "suspected", "trend", "relief"]
+    sentence: str  # the detail's own sentence, numbers and n included
+
+
+class Summary(TypedDict):
+    """What a person reads first (summary.py): at most three headlines, strongest first, then one
+    sentence for every comparison with no clear link, then that this is not a diagnosis."""
+
+    headlines: list[Headline]
+    no_clear_link: str | None  # None when every tested comparison is a headline (or none was tested)
+    sentence: str  # the whole summary as one paragraph
+
+
 class Snapshot(TypedDict):
-    """One person's insights (``version`` 1)."""
+    """One person's insights (``version`` 2: version 1 plus ``summary``)."""
 
     version: int
     disclaimer: str  # "... not a diagnosis ..."
+    summary: Summary
     window: Window
     frequency: Frequency
     duration: dict[str, Duration]  # kinds with an episode in the window

@@ -78,7 +78,7 @@ def suspected(
         if not test.enough:
             entry["missing"] = test.missing(noun)
         if test.t_e == 0 or test.t_u == 0 or test.x_e + test.x_u == 0:  # nothing to compare at all
-            entry["sentence"] = f"You suspect {label}; not enough data to check it yet: it {entry['missing']}."
+            entry["sentence"] = f"You suspect {label}; not enough data to check it yet: {entry['missing']}."
             continue
         c = comparisons.get((x.code, 0)) or compare_rates(test.x_e, test.t_e, test.x_u, test.t_u, CONFIDENCE)
         entry["exposed_days"], entry["unexposed_days"] = c.t_e, c.t_u
@@ -110,7 +110,7 @@ def suspected(
             entry["sentence"] = f"You suspect {entry['label']}; your check-ins do not show it so far: {clause}."
         else:
             entry["sentence"] = (
-                f"You suspect {entry['label']}; not enough data to check it yet ({clause}): it {entry['missing']}."
+                f"You suspect {entry['label']}; not enough data to check it yet ({clause}): {entry['missing']}."
             )
     all_rejected = bool(codes) and all(a <= ALPHA_SUSPECTED for a in adjusted.values())
     return entries, len(codes), all_rejected

@@ -100,13 +100,8 @@ def finding(
     more = c.x_u == 0 or c.rate_ratio > 1
     on = when(t.exposure, t.lag)
     others = " and ".join(f"{ready[j].exposure.label} ({lag_name(ready[j].lag)})" for j in adj.others) if adj else ""
-    if kept and more:
+    if kept:
         sentence = say.capital(say.rate_clause(noun, c, on)) + "."
-    elif kept:
-        sentence = (
-            f"{say.capital(noun)} were less frequent {on}: {say.num(c.rate_ratio)} times the rate of other days "
-            f"({say.ci_text(c.ci_low, c.ci_high)}, {say.plural(c.t_e, 'day')})."
-        )
     elif significant:
         sentence = (
             f"{say.capital(say.rate_clause(noun, c, on))}, but allowing for {others} the link is not "
@@ -165,5 +160,5 @@ def lacking(t: ExposureTest, noun: str) -> Lacking:
         episodes=t.x_e + t.x_u,
         needs=t.needs(),
         missing=missing,
-        sentence=f"Not enough data yet for {t.exposure.label} ({lag_name(t.lag)}): it {missing}.",
+        sentence=f"{say.capital(t.exposure.label)} ({lag_name(t.lag)}): {missing}.",
     )

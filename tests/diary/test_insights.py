@@ -127,3 +127,26 @@ def test_a_low_water_finding_makes_adaptive_hydration_come_more_often(owner: Use
     local = rule.next_fire_at.astimezone(zone(owner.current_timezone))
     assert (local.hour * 60 + local.minute) % 80 == 0
     assert adaptive_days(owner, rule_values(rule))
+
+
+def test_the_insights_response_leads_with_a_summary_and_keeps_every_old_field(owner: User) -> None:
+    """Version 2 adds ``summary`` (at most three headlines, the no-clear-link sentence, not a diagnosis);
+    every field the app already reads is still there."""
+    _low_water_person(owner)
+    insights_run(user=owner)
+    body = client_for(owner).get("/api/v1/insights").json()
+    assert set(body) == {"computed_at", "version", "window", "data", "refresh_due_at", "report"}
+    report = body["report"]
+    assert body["version"] == report["version"] == 2
+    for key in ("disclaimer", "window", "frequency", "duration", "timing", "where", "triggers", "not_enough_data",
+                "suspected", "relief", "multiple_testing", "rules"):  # fmt: skip
+        assert key in report
+    summary = report["summary"]
+    assert 1 <= len(summary["headlines"]) <= 3
+    water = next(f for f in report["triggers"] if f["exposure"] == "low_water" and f["lag"] == 0)
+    assert summary["headlines"][0] == {"kind": "trigger", "sentence": water["sentence"]}
+    assert water["sentence"].startswith("Cramps happened about ") and " times, 95% CI " in water["sentence"]
+    assert summary["sentence"].endswith("This is not a diagnosis: talk to a clinician about anything that worries you.")
+    # the window is the complete days: it ends yesterday in the person's zone
+    today = timezone.now().astimezone(zone(owner.current_timezone)).date()
+    assert body["window"]["end"] == report["window"]["end"] == (today - dt.timedelta(days=1)).isoformat()

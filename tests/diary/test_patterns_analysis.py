@@ -237,7 +237,7 @@ def test_trigger_numbers_on_a_hand_fixture_and_bh_over_the_two_lags() -> None:
     # the other exposures were never logged: not enough data, with what is missing
     gap = lacking(report, "caffeine", 0)
     assert gap["needs"] == {"checkin_days": 14, "exposed_days": 5, "unexposed_days": 5, "episodes": 10 - 0}
-    assert "5 more check-in days when you had 3 or more caffeinated drinks (0 so far)" in gap["missing"]
+    assert "not enough days to compare yet (0 days when you had 3 or more caffeinated drinks, 0 when" in gap["missing"]
 
 
 def test_lag_one_pairs_exposure_day_with_the_next_day() -> None:
@@ -277,10 +277,13 @@ def test_not_enough_data_says_what_is_missing() -> None:
     gap = lacking(report, "low_water", 0)
     assert (gap["exposed_days"], gap["unexposed_days"], gap["episodes"]) == (3, 7, 6)
     assert gap["needs"] == {"checkin_days": 4, "exposed_days": 2, "unexposed_days": 0, "episodes": 4}
-    assert "2 more check-in days when you drank under 1.5 L (3 so far)" in gap["missing"]
-    assert "2 more check-ins that record low water" in gap["missing"]
-    assert "at least 10 cramps on those days (6 so far)" in gap["missing"]
-    assert gap["sentence"].startswith("Not enough data yet for low water (same day): it needs")
+    assert (
+        "not enough days to compare yet (3 days when you drank under 1.5 L, 7 when you drank 1.5 L or more)"
+        in gap["missing"]
+    )
+    assert "10 check-in days record low water so far, 14 needed" in gap["missing"]
+    assert "too few cramps on those days to compare (6 so far, 10 needed)" in gap["missing"]
+    assert gap["sentence"].startswith("Low water (same day): not enough days to compare yet (3 days when")
     heat = lacking(report, "heat", 0)  # never hot: no exposed day at all
     assert heat["needs"]["exposed_days"] == 5 and heat["needs"]["unexposed_days"] == 0
     assert len(report["not_enough_data"]) == 2 * len(an.EXPOSURES)
@@ -310,8 +313,8 @@ def test_planted_effects_are_found(seed: int) -> None:
     assert ("short_sleep", 0) not in found  # the next-day effect is not a same-day one
     water = finding(report, "low_water", 0)
     assert water["direction"] == "more" and water["ci_low"] > 1 and 1.4 < water["rate_ratio"] < 2.8
-    assert water["sentence"].startswith("Cramps were ")
-    assert "times as frequent on days you drank under 1.5 L (95% CI" in water["sentence"]
+    assert water["sentence"].startswith("Cramps happened about ")
+    assert " as often on days you drank under 1.5 L (" in water["sentence"] and " times, 95% CI " in water["sentence"]
     assert "on the day after you slept under 6 hours" in finding(report, "short_sleep", 1)["sentence"]
     assert len(found) <= 4  # at most one false link besides the three planted
 
@@ -343,7 +346,9 @@ def test_suspected_trigger_statuses() -> None:
     report = analyse(episodes, checkins, today=NOW, window_days=120)
     dehydration = suspected(report, "dehydration")
     assert dehydration["status"] == "supported" and dehydration["exposure"] == "low_water"
-    assert dehydration["sentence"].startswith("You suspect dehydration, and your check-ins support it: cramps were")
+    assert dehydration["sentence"].startswith(
+        "You suspect dehydration, and your check-ins support it: cramps happened about"
+    )
     c = compare_rates(
         dehydration["exposed_episodes"],
         dehydration["exposed_days"],
@@ -401,7 +406,10 @@ def test_a_suspected_trigger_with_strong_evidence_from_few_days_is_supported() -
     assert dehydration["p_adjusted"] == pytest.approx(2 * dehydration["p_value"], rel=1e-5)  # Holm, 2 hypotheses
     caffeine = suspected(report, "caffeine")
     assert caffeine["status"] == "not enough data" and caffeine["p_value"] is not None
-    assert "2 more check-in days when you had 3 or more caffeinated drinks (3 so far)" in caffeine["missing"]
+    assert (
+        caffeine["missing"]
+        == "not enough days to compare yet (3 days when you had 3 or more caffeinated drinks, 17 when you had fewer than 3 caffeinated drinks)"
+    )
     assert caffeine["sentence"].startswith("You suspect caffeine; not enough data to check it yet (")
     assert lacking(report, "low_water", 0)["needs"]["exposed_days"] == 1
     assert report["multiple_testing"]["suspected_tests"] == 2
@@ -488,7 +496,9 @@ def test_frequency_rates_and_trend_with_exact_interval() -> None:
     assert trend["ci_low"] == pytest.approx(ci.low / (1 - ci.low), rel=1e-3)
     assert trend["ci_high"] == pytest.approx(ci.high / (1 - ci.high), rel=1e-3)
     assert trend["p_value"] == pytest.approx(stats.binomtest(20, 25, 0.5).pvalue, rel=1e-5)
-    assert trend["sentence"].startswith("Episodes are rising: 4.0 times as frequent in the last 28 days")
+    assert trend["sentence"].startswith(
+        "Episodes are rising: about 4 times as often in the last 28 days as in the 28 days before (4.0 times, 95% CI"
+    )
     assert freq["trend_by_kind"]["twitch"]["status"] == "rising"  # 10 vs 0 -> ratio unbounded
     assert freq["trend_by_kind"]["twitch"]["rate_ratio"] is None
 
@@ -603,7 +613,7 @@ def test_snapshot_is_plain_json_with_finite_numbers() -> None:
             if isinstance(v, float):
                 assert math.isfinite(v)
         assert json.loads(json.dumps(report, allow_nan=False)) == report
-        assert report["version"] == an.ANALYSIS_VERSION == 1
+        assert report["version"] == an.ANALYSIS_VERSION == 2
         assert "not a diagnosis" in report["disclaimer"]
         for f in report["triggers"] + report["not_enough_data"] + report["suspected"] + report["relief"]:
             assert f["sentence"]
@@ -625,7 +635,7 @@ def test_empty_diary() -> None:
 
 # diary/patterns/ minus the Django side (api, handlers, models, openapi, selectors, services, tasks)
 PURE_CORE = ("analysis", "confirmation", "days", "duration", "exposures", "frequency", "multiplicity", "relief",
-             "rows", "rules", "sentences", "snapshot", "stats", "suspected", "timing", "triggers", "where")  # fmt: skip
+             "rows", "rules", "sentences", "snapshot", "stats", "summary", "suspected", "timing", "triggers", "where")  # fmt: skip
 
 
 def test_the_core_imports_no_django() -> None:
