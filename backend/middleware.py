@@ -19,3 +19,36 @@ class ApiNoStoreMiddleware:
         if request.path.startswith("/api/") and not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store"
         return response
+
+
+# No inline script anywhere, nothing from another origin. Inline styles stay allowed: the pages' small
+# <style> blocks carry no script, and Swagger UI styles its widgets inline.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])  # fmt: skip
+NO_STORE_PAGES = ("/clinician/",)
+
+
+class SecurityHeadersMiddleware:
+    """A Content-Security-Policy on every answer (an injected ``<script>`` never runs), and
+    ``no-store`` on clinician pages and the PDF: patient data must not stay in a shared browser's
+    cache, whatever the view set."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if request.path.startswith(NO_STORE_PAGES) or request.path.rstrip("/") == "/clinician":
+            response["Cache-Control"] = "no-store"
+        return response

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN (a strict CSP)
     "diary.accounts",
     "diary",
     "diary.notifications",
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "backend.logs.RequestLogMiddleware",  # outermost: it sees every answer, 500s and 503s included
     "django.middleware.security.SecurityMiddleware",
     "backend.middleware.ApiNoStoreMiddleware",
+    "backend.middleware.SecurityHeadersMiddleware",  # CSP everywhere, no-store on clinician pages
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -245,6 +247,9 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "diary.notifications.spec.NOTIFICATION_KINDS",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Email ---------------------------------------------------------------------------------
