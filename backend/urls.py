@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from backend import health, views
+from diary.accounts import web as accounts_web
 from diary.accounts.signin_limits import SigninView
 from diary.clinician import web as clinician_web
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("diary.urls")),
     path("accounts/login/", SigninView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    re_path(r"^reset-password/?$", accounts_web.reset_password, name="reset-password"),  # the emailed link
     path("admin/", admin.site.urls),
     re_path(r"^clinician/?$", clinician_web.triage, name="clinician-triage"),
     re_path(r"^clinician/2fa/?$", clinician_web.second_factor, name="clinician-2fa"),

@@ -17,6 +17,8 @@ from diary.core.errors import DomainValidationError
 from diary.outbox.routes import PASSWORD_RESET
 from diary.outbox.services import outbox_enqueue
 
+RESET_LINK_INVALID = "this reset link is invalid or has expired"
+
 
 def password_reset_request(*, email: str) -> None:
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
@@ -45,14 +47,24 @@ def password_reset_message(user: User) -> tuple[str, str]:
     )
 
 
-def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
-    invalid = DomainValidationError({"token": ["this reset link is invalid or has expired"]})
+def password_reset_user(*, uid: str, token: str) -> User | None:
+    """The active account a reset link names, if its token is still good (unused: the token covers
+    the password hash, so setting a password spends it; and younger than PASSWORD_RESET_TIMEOUT)."""
     try:
         user_pk = int(force_str(urlsafe_base64_decode(uid)))
     except (ValueError, TypeError, OverflowError):
-        raise invalid from None
+        return None
     user = User.objects.filter(pk=user_pk, is_active=True).first()
     if user is None or not default_token_generator.check_token(user, token):
-        raise invalid
+        return None
+    return user
+
+
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """Set the new password (the same validation as everywhere); it ends every refresh and access
+    token of the account (the epoch) and, through the session hash, every web session."""
+    user = password_reset_user(uid=uid, token=token)
+    if user is None:
+        raise DomainValidationError({"token": [RESET_LINK_INVALID]})
     user_set_password(user=user, new_password=new_password)
     return user
