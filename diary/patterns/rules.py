@@ -15,6 +15,11 @@ DURATION_TREND_P = 0.05
 MIN_CHECKIN_DAYS = 14  # check-ins that logged the exposure's field (paired days for lag 1)
 MIN_EXPOSED_DAYS = 5
 MIN_UNEXPOSED_DAYS = 5
+# A "fewer" or next-day claim (the secondary families, multiplicity.py) rests on at least 14 exposed and
+# 14 unexposed days (two weeks of each): below that one clustered bad day can make most of a side's
+# episodes, and such claims were measured false at 8 exposed days. Not applied to same-day "more"
+# claims: there it cut the recall of real triggers at 30 days below the Bonferroni oracle's.
+MIN_SECONDARY_CLAIM_DAYS = 14
 MIN_TEST_EPISODES = 10  # episodes on those days, exposed and unexposed together
 MIN_TREND_DAYS = 14  # observed days in each of the two 28-day periods
 MIN_TREND_EPISODES = 10

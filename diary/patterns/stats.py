@@ -8,7 +8,7 @@ confidence interval is the Clopper-Pearson interval of ``pi`` transformed the sa
 
 The two-sided p-value is the "minlike" one (sum of the probabilities of every outcome no more likely
 than the one observed), exactly what ``scipy.stats.binomtest(..., alternative="two-sided")`` returns;
-the one-sided ``p_greater`` is ``P(X >= x_e)``.
+the one-sided ``p_greater`` is ``P(X >= x_e)`` and ``p_less`` is ``P(X <= x_e)``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class RateComparison:
     ci_high: float  # inf when x_u == 0
     p_two_sided: float
     p_greater: float  # one-sided: more episodes on exposed days
+    p_less: float = 1.0  # one-sided: fewer episodes on exposed days, ``P(X <= x_e)``
 
 
 def binom_p_two_sided(k: int, n: int, p: float) -> float:
@@ -88,6 +89,7 @@ def compare_rates(x_e: int, t_e: int, x_u: int, t_u: int, confidence: float = 0.
         ci_high=_odds_to_ratio(hi, scale),
         p_two_sided=binom_p_two_sided(x_e, n, p0),
         p_greater=min(1.0, p_greater),
+        p_less=min(1.0, float(stats.binom.cdf(x_e, n, p0))),
     )
 
 

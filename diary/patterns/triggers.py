@@ -8,9 +8,13 @@ not one per kind); ``by_kind`` is descriptive. The order of the steps, each in i
 1. the exposure x lag table (exposures.exposure_tests); those short of the minimum data are reported
    as ``not_enough_data`` with what they need;
 2. the suspected triggers, one-sided with Holm (suspected.py);
-3. discovery over every exposure x lag with enough data, two-sided with Benjamini-Hochberg at the level
-   multiplicity.discovery_level gives (recycling the suspected family's alpha when it allows);
-4. confirmation of the discoveries against each other (confirmation.py).
+3. discovery over every exposure x lag with enough data, in the three Benjamini-Hochberg families of
+   multiplicity.discovery_families (same-day "more" first; "fewer" and next-day need stronger evidence)
+   at the level multiplicity.discovery_level gives (recycling the suspected family's alpha when it allows);
+   a "fewer" or next-day claim on fewer than rules.MIN_SECONDARY_CLAIM_DAYS exposed or unexposed days
+   is not made;
+4. confirmation of the discoveries against each other (confirmation.py): one another explains, or one
+   that is weaker once another is allowed for, is not presented as significant.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from diary.patterns import sentences as say
 from diary.patterns.confirmation import Confirmation, confirm
 from diary.patterns.days import EpisodeDays
 from diary.patterns.exposures import ExposureTest, exposure_tests, lag_name, when
-from diary.patterns.multiplicity import discovery_level, discovery_qvalues, multiple_testing
-from diary.patterns.rules import CONFIDENCE
+from diary.patterns.multiplicity import discovery_families, discovery_level, multiple_testing
+from diary.patterns.rules import CONFIDENCE, MIN_SECONDARY_CLAIM_DAYS
 from diary.patterns.snapshot import (
     ExposureLag,
     Finding,
@@ -59,9 +63,20 @@ def triggers(ep: EpisodeDays, logged: np.ndarray, exposed: np.ndarray, days: int
     comparisons = {(t.exposure.code, t.lag): compare_rates(t.x_e, t.t_e, t.x_u, t.t_u, CONFIDENCE) for t in ready}
     suspects, n_suspected, all_rejected = suspected(ep, by_key, comparisons, noun)
     level, recycled = discovery_level(n_suspected, all_rejected)
-    p = np.array([comparisons[(t.exposure.code, t.lag)].p_two_sided for t in ready])
-    q = discovery_qvalues(p)
-    significant = q <= level
+    cs = [comparisons[(t.exposure.code, t.lag)] for t in ready]
+    p = np.array([c.p_two_sided for c in cs])
+    more = np.array([c.x_u == 0 or c.rate_ratio > 1 for c in cs], dtype=bool)
+    q, significant = discovery_families(
+        np.array([t.lag for t in ready], dtype=np.int64),
+        more,
+        p,
+        np.array([c.p_greater for c in cs]),
+        np.array([c.p_less for c in cs]),
+        level,
+    )
+    primary = (np.array([t.lag for t in ready]) == 0) & more
+    days_ok = np.array([min(t.t_e, t.t_u) >= MIN_SECONDARY_CLAIM_DAYS for t in ready], dtype=bool)
+    significant &= primary | days_ok
     confirmations = confirm(ready, p, significant, level, ep, logged, exposed, days)
     findings = [
         finding(
@@ -102,6 +117,11 @@ def finding(
     others = " and ".join(f"{ready[j].exposure.label} ({lag_name(ready[j].lag)})" for j in adj.others) if adj else ""
     if kept:
         sentence = say.capital(say.rate_clause(noun, c, on)) + "."
+    elif significant and adj and adj.overlap:
+        sentence = (
+            f"{say.capital(say.rate_clause(noun, c, on))}, but it is not clear once {others} is allowed for: "
+            "it may partly reflect that."
+        )
     elif significant:
         sentence = (
             f"{say.capital(say.rate_clause(noun, c, on))}, but allowing for {others} the link is not "
@@ -109,9 +129,7 @@ def finding(
         )
     else:
         sentence = f"No clear link yet: {say.rate_clause(noun, c, on)}, which could be chance."
-    if kept and adj and adj.overlap:
-        sentence += f" Allowing for {others} it is weaker, so it may partly reflect that."
-    elif kept and adj:
+    if kept and adj:
         sentence += f" It holds after allowing for {others}."
     by_kind = {
         k: KindCounts(
