@@ -8,6 +8,8 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone as dj_timezone
 
+from diary.sync.models import SyncState
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -18,7 +20,14 @@ class UserManager(BaseUserManager["User"]):
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)
+        # Every account gets its sync sequence here, however it is made (registration, the admin,
+        # createsuperuser, a script): its first write claims a stamp from it.
+        self.sync_state_ensure(user)
         return user
+
+    def sync_state_ensure(self, user: User) -> None:
+        """The account's sync sequence, made if missing (the admin's add form saves rows itself)."""
+        SyncState.objects.using(self._db).get_or_create(user=user)
 
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", True)

@@ -10,12 +10,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from diary.accounts.models import User
+from diary.accounts.models import TotpDevice, User
 from diary.accounts.revocation import user_end_tokens
 from diary.core.errors import DomainValidationError
 from diary.outbox.routes import ACCOUNT_CLINICIAN, ACCOUNT_REGISTERED, ACCOUNT_SCHEDULE_CHANGED
 from diary.outbox.services import topic_run
-from diary.sync.models import SyncState
 from diary.sync.registry import SYNCED
 
 
@@ -55,7 +54,6 @@ def user_register(
             )
     except IntegrityError:
         raise DomainValidationError({"email": ["an account with this email already exists"]}) from None
-    SyncState.objects.create(user=user)
     topic_run(user_id=user.pk, topic=ACCOUNT_REGISTERED, payload={"defaults": default_reminders})
     return user
 
@@ -99,11 +97,15 @@ def user_set_password(*, user: User, new_password: str) -> None:
     user.refresh_from_db(fields=["token_epoch"])
 
 
+def user_keeps_diary(user: User) -> bool:
+    """The account has episodes or check-ins: it must not become a clinician by accident."""
+    return any(SYNCED[name].model._default_manager.filter(user=user).exists() for name in ("episodes", "checkins"))
+
+
 def user_make_clinician(*, user: User, allow_diary: bool = False) -> User:
     """Set the clinician flag. Refuses an account that keeps a diary unless told otherwise, so a
-    person is never both patient and clinician by accident."""
-    diary = (SYNCED[name].model._default_manager.filter(user=user).exists() for name in ("episodes", "checkins"))
-    if not allow_diary and any(diary):
+    person is never both patient and clinician by accident (the admin obeys the same rule)."""
+    if not allow_diary and user_keeps_diary(user):
         raise DomainValidationError(
             {"email": [f"{user.email} keeps a diary; use a separate clinician account (or --allow-diary)"]}
         )
@@ -112,3 +114,12 @@ def user_make_clinician(*, user: User, allow_diary: bool = False) -> User:
         user.save(update_fields=["is_clinician"])
         topic_run(user_id=user.pk, topic=ACCOUNT_CLINICIAN, payload={})  # e.g. no water or stretch reminders
     return user
+
+
+def user_totp_reset(*, user: User) -> bool:
+    """A clinician lost their authenticator: forget it (they enrol again at their next sign-in) and
+    end every token they hold. Returns whether there was one."""
+    with transaction.atomic():
+        removed, _ = TotpDevice.objects.filter(user=user).delete()
+        user_end_tokens(user_id=user.pk)
+    return bool(removed)
