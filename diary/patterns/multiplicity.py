@@ -57,6 +57,13 @@ def suspected_adjusted(p_greater: np.ndarray) -> np.ndarray:
     return holm_adjust(p_greater)
 
 
+def trend_adjusted(p: np.ndarray) -> np.ndarray:
+    """Duration trends, one Mann-Whitney test per episode kind: Holm across the kinds tested, so the chance
+    of any false "lasting longer/shorter" for a person stays within rules.DURATION_TREND_P (it was stated
+    at an uncorrected p < 0.05 per kind). The frequency trend is one test (all kinds together)."""
+    return holm_adjust(p) if p.size else p
+
+
 def discovery_level(suspected_tests: int, all_rejected: bool) -> tuple[float, bool]:
     """The discovery family's FDR level, and whether the suspected family's alpha was recycled into it."""
     recycled = suspected_tests == 0 or all_rejected

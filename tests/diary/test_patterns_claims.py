@@ -80,3 +80,25 @@ def test_a_finding_the_stratified_re_test_weakens_is_not_presented_as_real() -> 
     assert not any(
         "long sitting" in h["sentence"] and "day after" in h["sentence"] for h in report["summary"]["headlines"]
     )
+
+
+def duration_diary(kinds: tuple[str, ...]) -> list[EpisodeRow]:
+    """Per kind: 6 timed episodes in the last 28 days and 6 in the 28 before, Mann-Whitney p = 0.026."""
+    recent, previous = (4, 8, 10, 11, 12, 13), (1, 2, 3, 5, 7, 9)
+    return [
+        episode(TODAY - dt.timedelta(days=offset + i), kind=k, duration_s=60 * m)
+        for k in kinds
+        for offset, minutes in ((1, recent), (31, previous))
+        for i, m in enumerate(minutes)
+    ]
+
+
+def test_duration_trends_are_holm_adjusted_across_kinds() -> None:
+    one = analyse(duration_diary(("cramp",)), [], today=NOW, window_days=60)["duration"]["cramp"]
+    assert one["trend"]["status"] == "longer"
+    assert one["trend"]["p_value"] is not None and 0.02 < one["trend"]["p_value"] < 0.03
+    # the same p for two kinds: Holm-adjusted 0.052, so neither is said to be lasting longer
+    two = analyse(duration_diary(("cramp", "spasm")), [], today=NOW, window_days=60)["duration"]
+    for k in ("cramp", "spasm"):
+        assert two[k]["trend"]["status"] == "no clear change"
+        assert "lasting longer" not in two[k]["sentence"]
