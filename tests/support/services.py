@@ -50,6 +50,14 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _file_tail(path: Path, lines: int) -> str:
+    """The last ``lines`` lines of a server's log, or "" if it cannot be read (never written, or removed)."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
 def postgres_bindir() -> Path:
     """The newest installed PostgreSQL server's bin directory (Debian layout), or ServiceMissing."""
     candidates = []
@@ -152,10 +160,7 @@ class PrivatePostgres:
         self.start()
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return _file_tail(self.logfile, lines)
 
     def close(self) -> None:
         """Stop the server if it runs (as a crash: nothing to keep) and remove the directory. Idempotent."""
@@ -266,10 +271,7 @@ class PrivateRedis:
         self.start()
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return _file_tail(self.logfile, lines)
 
     def close(self) -> None:
         if self._closed:
