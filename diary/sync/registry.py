@@ -11,8 +11,9 @@ and SYNC.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
+from typing import TypeVar
 
 from django.utils.module_loading import import_string
 
@@ -29,20 +30,22 @@ TABLE_PATHS: dict[str, str] = {
 WIRE_TABLES = tuple(TABLE_PATHS)
 SCHEMA_VERSION = 1
 
+V = TypeVar("V")
 
-class _Tables(Mapping[str, TableDef]):
-    """``name -> TableDef``, imported on first access (after Django has loaded the apps)."""
+
+class _Lazy(Mapping[str, V]):
+    """``name -> value`` over ``WIRE_TABLES``, built by ``build`` on first access (after Django has
+    loaded the apps) and then cached."""
+
+    def __init__(self, build: Callable[[], dict[str, V]]) -> None:
+        self._build = build
 
     @cached_property
-    def _tables(self) -> dict[str, TableDef]:
-        tables = {name: import_string(path) for name, path in TABLE_PATHS.items()}
-        for name, table in tables.items():
-            if not isinstance(table, TableDef) or table.name != name:
-                raise TypeError(f"{TABLE_PATHS[name]} is not the TableDef of {name!r}")
-        return tables
+    def _values(self) -> dict[str, V]:
+        return self._build()
 
-    def __getitem__(self, name: str) -> TableDef:
-        return self._tables[name]
+    def __getitem__(self, name: str) -> V:
+        return self._values[name]
 
     def __iter__(self) -> Iterator[str]:
         return iter(WIRE_TABLES)
@@ -51,20 +54,13 @@ class _Tables(Mapping[str, TableDef]):
         return len(WIRE_TABLES)
 
 
-class _Renderers(Mapping[str, RawRenderer]):
-    @cached_property
-    def _renderers(self) -> dict[str, RawRenderer]:
-        return {name: RawRenderer(table) for name, table in SYNCED.items()}
-
-    def __getitem__(self, name: str) -> RawRenderer:
-        return self._renderers[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(WIRE_TABLES)
-
-    def __len__(self) -> int:
-        return len(WIRE_TABLES)
+def _tables() -> dict[str, TableDef]:
+    tables = {name: import_string(path) for name, path in TABLE_PATHS.items()}
+    for name, table in tables.items():
+        if not isinstance(table, TableDef) or table.name != name:
+            raise TypeError(f"{TABLE_PATHS[name]} is not the TableDef of {name!r}")
+    return tables
 
 
-SYNCED: Mapping[str, TableDef] = _Tables()
-RENDERERS: Mapping[str, RawRenderer] = _Renderers()
+SYNCED: Mapping[str, TableDef] = _Lazy(_tables)
+RENDERERS: Mapping[str, RawRenderer] = _Lazy(lambda: {name: RawRenderer(table) for name, table in SYNCED.items()})

@@ -172,7 +172,7 @@ def test_in_transaction_topics_need_the_callers_transaction() -> None:
 
 def test_check_reports_a_synced_table_that_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
     assert tables_resolve() == []
-    fresh = registry._Tables()  # the module's mapping caches what it resolved
+    fresh = registry._Lazy(registry._tables)  # the module's mapping caches what it resolved
     monkeypatch.setattr(registry, "SYNCED", fresh)
     monkeypatch.setattr(sync_checks, "SYNCED", fresh)
     monkeypatch.setitem(registry.TABLE_PATHS, "alerts", "diary.alerts.tables.NO_SUCH_TABLE")
