@@ -5,8 +5,8 @@ Pure (no Django): ``evaluation`` reads it to decide, ``texts`` to word, ``thresh
 Django side) to validate and combine what clinicians save, the API to publish the bounds.
 
 Adding a rule: a row in ``CATALOGUE`` (and, if it has a number, a field in ``Thresholds`` with its
-``BOUNDS``), its title and guidance in ``texts.TEXTS``, its check in ``evaluation``; bump
-``RULESET_VERSION``.
+``BOUNDS``), its title in ``diary.core.words``, its guidance in ``texts.GUIDANCE``, its check in
+``evaluation``; bump ``RULESET_VERSION``.
 """
 
 from __future__ import annotations

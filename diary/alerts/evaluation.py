@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from diary.alerts import texts
 from diary.alerts.catalogue import HIGH, RULES, SEVERITIES, SEVERITY_RANK, SYMPTOM_RULES, WATCH, Thresholds
+from diary.core import words
 from diary.vocab import BODY_REGIONS
 
 WEEK_DAYS: Final = 7  # frequent, persistent_pain, fluid_changes
@@ -71,12 +72,11 @@ class Finding:
 def _finding(
     rule: str, severity: str, evidence: str, numbers: dict[str, object], episode_uid: str | None = None
 ) -> Finding:
-    text = texts.TEXTS[rule]
     return Finding(
         rule=rule,
         severity=severity,
-        title=text.title,
-        guidance=text.guidance,
+        title=words.word("rule", rule),
+        guidance=texts.GUIDANCE[rule],
         evidence=evidence,
         numbers=numbers,
         episode_uid=episode_uid,

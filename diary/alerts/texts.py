@@ -12,80 +12,53 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from diary.alerts.catalogue import RULES
 from diary.core import words
 
-
-@dataclass(frozen=True)
-class RuleText:
-    title: str
-    guidance: str
-
-
 _NOT_A_DIAGNOSIS = "This is not a diagnosis."
 
-# What the person is told, per rule (DOMAIN.md section 4, in plain words).
-TEXTS: Final[Mapping[str, RuleText]] = {
-    "breathing_difficulty": RuleText(
-        words.word("rule", "breathing_difficulty"),
-        "Difficulty breathing with a spasm needs immediate medical attention: call emergency services now.",
+# What the person is told, per rule (DOMAIN.md section 4, in plain words). The title is not stored
+# here: it is the rule's name, ``words.word("rule", rule)``, the same on every surface.
+GUIDANCE: Final[Mapping[str, str]] = {
+    "breathing_difficulty": (
+        "Difficulty breathing with a spasm needs immediate medical attention: call emergency services now."
     ),
-    "severe_pain": RuleText(
-        words.word("rule", "severe_pain"),
-        f"Severe pain during contractions should be checked by a clinician. {_NOT_A_DIAGNOSIS}",
-    ),
-    "persistent_pain": RuleText(
-        words.word("rule", "persistent_pain"),
+    "severe_pain": f"Severe pain during contractions should be checked by a clinician. {_NOT_A_DIAGNOSIS}",
+    "persistent_pain": (
         "Pain that keeps returning, or does not get better with home care, should be assessed by a clinician. "
-        f"{_NOT_A_DIAGNOSIS}",
+        f"{_NOT_A_DIAGNOSIS}"
     ),
-    "weakness": RuleText(
-        words.word("rule", "weakness"),
+    "weakness": (
         "Weakness together with contractions can point to a nerve or electrolyte problem. Do not ignore it: "
-        f"talk to a clinician. {_NOT_A_DIAGNOSIS}",
+        f"talk to a clinician. {_NOT_A_DIAGNOSIS}"
     ),
-    "sensory_change": RuleText(
-        words.word("rule", "sensory_change"),
+    "sensory_change": (
         "Numbness, tingling or swelling with contractions may mean a nerve is pressed or there is inflammation. "
-        f"Have it checked by a clinician. {_NOT_A_DIAGNOSIS}",
+        f"Have it checked by a clinician. {_NOT_A_DIAGNOSIS}"
     ),
-    "skin_or_infection": RuleText(
-        words.word("rule", "skin_or_infection"),
+    "skin_or_infection": (
         "Skin changes, warmth or redness near the muscle can mean an infection or an allergic reaction. "
-        f"Have it checked by a clinician. {_NOT_A_DIAGNOSIS}",
+        f"Have it checked by a clinician. {_NOT_A_DIAGNOSIS}"
     ),
-    "cannot_move": RuleText(
-        words.word("rule", "cannot_move"),
-        f"Not being able to move the limb needs prompt assessment by a clinician. {_NOT_A_DIAGNOSIS}",
-    ),
-    "appearance_change": RuleText(
-        words.word("rule", "appearance_change"),
+    "cannot_move": f"Not being able to move the limb needs prompt assessment by a clinician. {_NOT_A_DIAGNOSIS}",
+    "appearance_change": (
         "A visible change in a muscle, or twitching in several parts of the body, is worth investigating "
-        f"with a clinician. {_NOT_A_DIAGNOSIS}",
+        f"with a clinician. {_NOT_A_DIAGNOSIS}"
     ),
-    "long_episode": RuleText(
-        words.word("rule", "long_episode"),
-        f"Contractions that last this long warrant evaluation by a clinician. {_NOT_A_DIAGNOSIS}",
-    ),
-    "frequent": RuleText(
-        words.word("rule", "frequent"),
+    "long_episode": f"Contractions that last this long warrant evaluation by a clinician. {_NOT_A_DIAGNOSIS}",
+    "frequent": (
         "Frequent contractions may have an underlying cause. Consider talking to a clinician about them. "
-        f"{_NOT_A_DIAGNOSIS}",
+        f"{_NOT_A_DIAGNOSIS}"
     ),
-    "persistent": RuleText(
-        words.word("rule", "persistent"),
-        f"Contractions that persist for weeks should be evaluated by a specialist. {_NOT_A_DIAGNOSIS}",
-    ),
-    "fluid_changes": RuleText(
-        words.word("rule", "fluid_changes"),
+    "persistent": f"Contractions that persist for weeks should be evaluated by a specialist. {_NOT_A_DIAGNOSIS}",
+    "fluid_changes": (
         "Darker or less urine and a dry mouth are signs of dehydration or an electrolyte imbalance. Drink water "
-        f"and consider asking a clinician or pharmacist for advice. {_NOT_A_DIAGNOSIS}",
+        f"and consider asking a clinician or pharmacist for advice. {_NOT_A_DIAGNOSIS}"
     ),
 }
-assert tuple(TEXTS) == RULES
+assert tuple(GUIDANCE) == RULES
 
 
 # --------------------------------------------------------------------------------------------------

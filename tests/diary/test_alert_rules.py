@@ -45,7 +45,7 @@ from diary.alerts.evaluation import (
     local_day,
     window_findings,
 )
-from diary.alerts.texts import TEXTS, format_duration
+from diary.alerts.texts import GUIDANCE, format_duration
 from diary.core import words
 
 TODAY = dt.date(2024, 4, 9)
@@ -121,7 +121,7 @@ def window(
 
 def assert_finding(f: Finding, rule: str, severity: str) -> None:
     assert (f.rule, f.severity) == (rule, severity)
-    assert (f.title, f.guidance) == (TEXTS[rule].title, TEXTS[rule].guidance)
+    assert (f.title, f.guidance) == (words.word("rule", rule), GUIDANCE[rule])
     assert f.evidence
 
 
@@ -171,11 +171,10 @@ def test_rule_table_matches_the_domain() -> None:
     assert SEVERITIES["breathing_difficulty"] == ("urgent",)
     assert SEVERITIES["long_episode"] == ("watch", "high")
     for rule in RULES:
-        text = TEXTS[rule]
-        assert 0 < len(text.title) <= 60
-        assert len(text.guidance) <= 4000
+        assert 0 < len(words.word("rule", rule)) <= 60
+        assert len(GUIDANCE[rule]) <= 4000
         if "urgent" not in SEVERITIES[rule]:
-            assert "not a diagnosis" in text.guidance
+            assert "not a diagnosis" in GUIDANCE[rule]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -183,7 +182,7 @@ def test_rule_table_matches_the_domain() -> None:
 
 
 def test_breathing_difficulty_is_urgent_and_says_call_emergency_services() -> None:
-    assert TEXTS["breathing_difficulty"].guidance.lower().count("call emergency services") == 1
+    assert GUIDANCE["breathing_difficulty"].lower().count("call emergency services") == 1
     for loc, kind in [("chest", "spasm"), ("neck", "spasm"), ("calf", "cramp"), ("eyelid", "twitch")]:
         found = per_episode(ep(kind=kind, loc=loc, pain=0, symptoms={"breathing_difficulty"}))
         assert list(found) == ["breathing_difficulty"]
@@ -792,7 +791,7 @@ def test_window_findings_need_only_the_history_from_history_start(
     assert window(kept, rows, t) == window(episodes, rows, t)
     for f in window_findings(episodes, rows, t, TODAY, diary_start=KEPT_SINCE):
         assert f.rule in WINDOW_RULES and f.severity in SEVERITIES[f.rule]
-        assert (f.title, f.guidance) == (TEXTS[f.rule].title, TEXTS[f.rule].guidance)
+        assert (f.title, f.guidance) == (words.word("rule", f.rule), GUIDANCE[f.rule])
         assert any(ch.isdigit() for ch in f.evidence)
     for e in episodes:
         for f in episode_findings(e, t, NOW):

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 from diary.alerts.catalogue import RULES
-from diary.alerts.texts import TEXTS, clinician_email, contact_email, local_time, notification_body, still_urgent
+from diary.alerts.texts import GUIDANCE, clinician_email, contact_email, local_time, notification_body, still_urgent
 
 
 def test_every_rule_has_its_words_and_nothing_else_does() -> None:
-    assert tuple(TEXTS) == RULES
+    assert tuple(GUIDANCE) == RULES
 
 
 def test_notification_says_what_to_do_then_why() -> None:
