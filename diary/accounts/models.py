@@ -7,6 +7,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone as dj_timezone
+from django.utils.crypto import salted_hmac
 
 from diary.sync.models import SyncState
 
@@ -55,8 +56,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=dj_timezone.now)
-    # Copied into every token; bumped by logout, a password change or reset: older tokens are refused
-    # at once (diary/accounts/revocation.py).
+    # Copied into every token and into the session hash; bumped by logout, a password change or reset
+    # and an admin's authenticator reset: older tokens and web sessions are refused at once
+    # (diary/accounts/revocation.py).
     token_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
@@ -67,6 +69,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's session hash (checked on every request with a session) over the password AND the
+        token epoch: whatever ends the account's tokens (logout, a new password, an admin's reset of
+        the authenticator) ends its web sessions too, in every process, with no session scan."""
+        key_salt = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
+        return salted_hmac(
+            key_salt, f"{self.password}:{self.token_epoch}", secret=secret, algorithm="sha256"
+        ).hexdigest()
 
     @property
     def current_timezone(self) -> str:

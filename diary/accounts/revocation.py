@@ -10,8 +10,9 @@ its refresh token both answer 401 in the error shape (never a 500).
 
 Logout ends every token of the account, on every device, not only those of the login that calls it:
 telling one login's access tokens apart would need a per-request denylist lookup, and for a health
-diary "signed out" should mean signed out. Web sessions are Django's: logging out ends that session,
-and a password change or reset ends the others (the session hash covers the password).
+diary "signed out" should mean signed out. Web sessions end with the tokens: Django's session hash
+covers the epoch as well as the password (``User._get_session_auth_hash``), so a clinician's web session
+that passed the second factor does not outlive an admin's reset of their authenticator.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from django.test import Client
 
 from diary.accounts.models import TotpDevice, User
 from diary.accounts.second_factor import tokens_for
+from diary.accounts.totp import SESSION_KEY
 from diary.checkins.models import CheckIn
 from diary.episodes.models import Episode
 from diary.outbox.models import OutboxEvent
@@ -86,6 +87,12 @@ def test_an_audited_action_resets_a_lost_authenticator(
 ) -> None:
     TotpDevice.objects.create(user=clinician, secret="JBSWY3DPEHPK3PXP")
     access = tokens_for(clinician, second_factor=True)["access"]
+    web = Client()
+    web.force_login(clinician)
+    session = web.session
+    session[SESSION_KEY] = clinician.pk  # this session passed the second factor
+    session.save()
+    assert web.get("/clinician/").status_code == 200
     with caplog.at_level(logging.WARNING):
         r = root.post("/admin/accounts/user/", {"action": "reset_totp", "_selected_action": [clinician.pk]})
     assert r.status_code == 302
@@ -95,3 +102,5 @@ def test_an_audited_action_resets_a_lost_authenticator(
     assert any("totp reset by admin" in rec.getMessage() for rec in caplog.records)
     api = Client(HTTP_AUTHORIZATION=f"Bearer {access}")
     assert api.get("/api/v1/me").status_code == 401  # the tokens that passed the old code end
+    r = web.get("/clinician/")  # and so does the web session that passed it
+    assert r.status_code == 302 and r["Location"].startswith("/accounts/login/")
