@@ -32,7 +32,7 @@ from diary.accounts.second_factor import (
 )
 from diary.accounts.serializers import TokenPairOut
 from diary.accounts.throttles import AuthBurstThrottle, AuthThrottle
-from diary.accounts.totp import totp_attempt, totp_enrol, totp_uri
+from diary.accounts.totp import totp_attempt, totp_enrol, totp_enrolled, totp_uri
 from diary.core.errors import DomainValidationError
 from diary.core.openapi import ANY_VIEW, ErrorSerializer
 
@@ -92,7 +92,7 @@ class TotpEnrolApi(_Unauthenticated):
         data = TotpEnrolIn(data=request.data)
         data.is_valid(raise_exception=True)
         user = _clinician(request, data.validated_data)
-        enrolled = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
+        enrolled = totp_enrolled(user=user)
         if enrolled:  # replacing the app takes a current code from it: a password alone cannot
             second_factor_check(user=user, code=data.validated_data.get("totp"))
         secret = totp_enrol(user=user)
