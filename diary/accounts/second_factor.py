@@ -20,7 +20,7 @@ from rest_framework_simplejwt.tokens import RefreshToken, Token
 
 from diary.accounts.models import User
 from diary.accounts.revocation import token_epoch_stamp
-from diary.accounts.totp import session_passed_totp, totp_attempt, totp_enrolled, wait_text
+from diary.accounts.totp import TotpOutcome, session_passed_totp, totp_attempt, totp_enrolled, wait_text
 
 AMR = "amr"
 PASSWORD_ONLY = ["pwd"]
@@ -66,7 +66,11 @@ def second_factor_check(*, user: User, code: str | None) -> None:
         raise SecondFactorRequired(NEEDS_ENROLMENT)
     if not code:
         raise SecondFactorRequired(NEEDS_CODE)
-    outcome = totp_attempt(user=user, code=code)
+    refuse_unless_passed(totp_attempt(user=user, code=code))
+
+
+def refuse_unless_passed(outcome: TotpOutcome) -> None:
+    """Turn a code attempt into its answer: 429 while throttled, 401 when wrong, nothing when right."""
     if outcome.retry_after:
         raise SecondFactorWait(outcome.retry_after)
     if not outcome.ok:

@@ -24,9 +24,8 @@ from rest_framework.views import APIView
 from diary.accounts.models import TotpDevice, User
 from diary.accounts.second_factor import (
     NEEDS_CODE,
-    WRONG_CODE,
     SecondFactorRequired,
-    SecondFactorWait,
+    refuse_unless_passed,
     second_factor_check,
     tokens_for,
 )
@@ -116,9 +115,7 @@ class TotpConfirmApi(_Unauthenticated):
             raise DomainValidationError({"totp": ["no enrolment is waiting for a code: POST /api/v1/auth/totp/enrol"]})
         if not data.validated_data["totp"]:
             raise SecondFactorRequired(NEEDS_CODE)
-        outcome = totp_attempt(user=user, code=data.validated_data["totp"], pending=bool(device.pending_secret))
-        if outcome.retry_after:
-            raise SecondFactorWait(outcome.retry_after)
-        if not outcome.ok:
-            raise SecondFactorRequired(WRONG_CODE)
+        refuse_unless_passed(
+            totp_attempt(user=user, code=data.validated_data["totp"], pending=bool(device.pending_secret))
+        )
         return Response(tokens_for(user, second_factor=True))
