@@ -21,18 +21,12 @@ REDIS_URL = cfg.url("REDIS_URL", cfg.required("REDIS_URL"), schemes=("redis", "r
 
 # Mail must really leave: an SMTP server, never the console or memory backends (which would print
 # or drop the alert emails to clinicians and emergency contacts), and a real sender address.
-_MAIL = cfg.email_url("EMAIL_URL", cfg.required("EMAIL_URL"))
-if _MAIL["EMAIL_BACKEND"] != cfg.SMTP_BACKEND:
+# base.py has already read EMAIL_URL into the EMAIL_* settings; here it must be given, and SMTP.
+cfg.required("EMAIL_URL")
+if EMAIL_BACKEND != cfg.SMTP_BACKEND:  # noqa: F405
     raise cfg.ImproperlyConfigured(
         "Configuration error in EMAIL_URL: production sends real mail; use smtp+tls://, smtp+ssl:// or smtp://"
     )
-EMAIL_BACKEND = _MAIL["EMAIL_BACKEND"]
-EMAIL_HOST = _MAIL["EMAIL_HOST"]
-EMAIL_PORT = _MAIL["EMAIL_PORT"]
-EMAIL_HOST_USER = _MAIL["EMAIL_HOST_USER"]
-EMAIL_HOST_PASSWORD = _MAIL["EMAIL_HOST_PASSWORD"]
-EMAIL_USE_TLS = _MAIL["EMAIL_USE_TLS"]
-EMAIL_USE_SSL = _MAIL["EMAIL_USE_SSL"]
 DEFAULT_FROM_EMAIL = cfg.email_address("DEFAULT_FROM_EMAIL", cfg.required("DEFAULT_FROM_EMAIL"))
 SERVER_EMAIL = cfg.email_address("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
