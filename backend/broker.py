@@ -40,17 +40,22 @@ class Transport(redis.Transport):
 
 
 # The queues a Redis worker looks at first, in this order (backend/celery.py): red-flag evaluation and
-# alert pushes, then beat's jobs; every other queue after them, by name.
+# alert pushes, then beat's jobs; every other queue after them, by name; long batch runs last.
 FIRST = ("alerts", "periodic")
+LAST = ("batch",)
 
 
 def _rank(queue: str) -> tuple[int, str]:
-    return (FIRST.index(queue) if queue in FIRST else len(FIRST), queue)
+    if queue in FIRST:
+        return (FIRST.index(queue), queue)
+    if queue in LAST:
+        return (len(FIRST) + 1 + LAST.index(queue), queue)
+    return (len(FIRST), queue)
 
 
 class QueueOrder(priority_cycle):  # type: ignore[misc]
     """kombu's ``queue_order_strategy`` (settings: CELERY_BROKER_TRANSPORT_OPTIONS): the worker's BRPOP
-    names its queues in ``FIRST`` order every time, and Redis pops from the first non-empty one, so a
+    names its queues in ``FIRST`` order (``LAST`` last) every time, and Redis pops from the first non-empty one, so a
     free worker takes a waiting alert before anything else. kombu's default rotates the queues after
     each message, which would let an alert wait behind one message of every other queue; its
     ``priority`` strategy keeps the order of a set (arbitrary); its ``sorted`` one sorts by name."""

@@ -32,20 +32,32 @@ app.conf.beat_schedule = {
     "sync-purge-tombstones": {"task": "diary.sync.tasks.sync_purge_tombstones", "schedule": crontab(hour=3, minute=17)},
 }
 
-# Beat's jobs (the reminder dispatcher, the sweepers) have a queue of their own, which every worker
-# consumes beside the default one (a worker started without -Q consumes every queue named here). On
-# one shared FIFO they waited behind every per-write wake-up: four busy clients queued minutes of
-# outbox tasks, and a reminder due meanwhile reached the inbox only when that backlog had drained.
-# Red-flag evaluation and alert pushes (settings.URGENT_QUEUE) have one too, for the same reason. On
-# Redis a worker always looks at alerts first, then beat's jobs, then the rest (backend/broker.py).
+# Four queues, so that each kind of work waits only behind its own kind:
+#
+# - ``alerts`` (settings.URGENT_QUEUE): red-flag evaluation, urgent pushes and the emergency-contact
+#   email. A worker of its own consumes only this queue (docker-compose.yml ``worker-alerts``,
+#   ``scripts/dev.py run``), so an alert never waits behind a busy general worker.
+# - ``periodic``: beat's short jobs (the reminder dispatcher, the sweepers). On one shared FIFO they
+#   waited behind every per-write wake-up: four busy clients queued minutes of outbox tasks, and a
+#   reminder due meanwhile reached the inbox only when that backlog had drained.
+# - ``celery`` (the default): the other per-write wake-ups (insights requests, reminders that follow
+#   the diary, clinician mail) and non-urgent pushes.
+# - ``batch``: long runs nobody waits for: insights refreshes and the nightly fan-out, the nightly
+#   sweeps and purges.
+#
+# The general worker consumes periodic, celery and batch; a worker started without -Q consumes all four
+# (the test stacks, bench/alerts.py). On Redis a worker always looks at them in the order above
+# (backend/broker.py), so a free general worker takes beat's jobs before a backlog of batch work.
 PERIODIC_QUEUE = "periodic"
 URGENT_QUEUE = "alerts"  # settings.URGENT_QUEUE, which publishers read (this module loads before settings)
-app.conf.task_queues = tuple(
-    Queue(name, Exchange(name), routing_key=name)
-    for name in (URGENT_QUEUE, PERIODIC_QUEUE, app.conf.task_default_queue)
-)
-for _entry in app.conf.beat_schedule.values():
-    _entry.setdefault("options", {})["queue"] = PERIODIC_QUEUE
+BATCH_QUEUE = "batch"
+GENERAL_QUEUES = (PERIODIC_QUEUE, app.conf.task_default_queue, BATCH_QUEUE)  # what the general worker consumes
+app.conf.task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in (URGENT_QUEUE, *GENERAL_QUEUES))
+BATCH_JOBS = ("insights-due", "insights-nightly", "alerts-sweep", "notifications-prune", "sync-purge-tombstones")
+for _name, _entry in app.conf.beat_schedule.items():
+    _entry.setdefault("options", {})["queue"] = BATCH_QUEUE if _name in BATCH_JOBS else PERIODIC_QUEUE
+# The nightly fan-out's chunks (each runs insights for 100 people).
+app.conf.task_routes = {"diary.patterns.tasks.insights_chunk": {"queue": BATCH_QUEUE}}
 
 
 @setup_logging.connect

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The two quick-start commands (and a few helpers), with nothing but Python 3.11 installed.
 
-    python3 scripts/dev.py run     # embedded default: SQLite + filesystem broker, web, worker, beat
+    python3 scripts/dev.py run     # embedded default: SQLite + filesystem broker, web, workers, beat
     python3 scripts/dev.py test    # the whole suite on PostgreSQL and Redis, then the core flows on SQLite
     python3 scripts/dev.py lint    # ruff, mypy, migrations, bandit and pip-audit
     python3 scripts/dev.py lock    # re-pin requirements.lock and requirements-dev.lock from pyproject.toml
@@ -134,6 +134,34 @@ class Child:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+# The Celery queues (backend/celery.py): urgent work has a worker of its own, as in docker-compose.yml,
+# so a red flag's evaluation and push never wait behind insights runs or a backlog of wake-ups.
+URGENT_QUEUES = "alerts"
+GENERAL_QUEUES = "periodic,celery,batch"
+
+
+def processes(host: str, port: int, var: Path) -> dict[str, list[str]]:
+    """What `run` starts: web, the urgent worker, the general worker and beat."""
+    celery = [str(PY), "-m", "celery", "-A", "backend"]
+    return {
+        "web": [str(PY), "manage.py", "runserver", f"{host}:{port}", "--noreload"],
+        "alerts worker": [
+            *celery,
+            "worker",
+            "-l",
+            "info",
+            "-Q",
+            URGENT_QUEUES,
+            "--concurrency",
+            "1",
+            "-n",
+            "alerts@%h",
+        ],
+        "worker": [*celery, "worker", "-l", "info", "-Q", GENERAL_QUEUES, "--concurrency", "2", "-n", "worker@%h"],
+        "beat": [*celery, "beat", "-l", "info", "-s", str(var / "celerybeat-schedule")],
+    }
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     ensure_venv()
     env = dict(os.environ)
@@ -159,13 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         say("loading demo data (90 days)")
         manage("seed_demo", env=env)
 
-    celery = [str(PY), "-m", "celery", "-A", "backend"]
-    procs = {
-        "web": [str(PY), "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"],
-        "worker": [*celery, "worker", "-l", "info", "--concurrency", "2", "-n", "worker@%h"],
-        "beat": [*celery, "beat", "-l", "info", "-s", str(var / "celerybeat-schedule")],
-    }
-    children = [Child(name, cmd, env) for name, cmd in procs.items()]
+    children = [Child(name, cmd, env) for name, cmd in processes(args.host, args.port, var).items()]
 
     stopping = False
 
@@ -199,7 +221,7 @@ def cmd_run(args: argparse.Namespace) -> int:
   Try:  curl -s -X POST {base}/api/v1/auth/token -H 'Content-Type: application/json' \\
           -d '{{"email": "{DEMO_PATIENT[0]}", "password": "{DEMO_PATIENT[1]}"}}'
 
-  Press Ctrl-C to stop web, worker and beat.
+  Press Ctrl-C to stop web, the workers and beat.
 """,
             flush=True,
         )
@@ -209,7 +231,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             child.check()
         time.sleep(0.3)
 
-    say("stopping web, worker and beat")
+    say("stopping web, the workers and beat")
     for child in children:
         child.stop()
     end = time.monotonic() + 15

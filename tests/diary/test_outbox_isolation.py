@@ -20,7 +20,7 @@ from django.test import Client
 from django.utils import timezone
 
 from backend.broker import QueueOrder
-from backend.celery import PERIODIC_QUEUE
+from backend.celery import BATCH_QUEUE, PERIODIC_QUEUE
 from backend.celery import app as celery_app
 from diary.alerts.models import Alert
 from diary.notifications.models import Notification
@@ -222,10 +222,10 @@ def first(user_id: int, payload: dict[str, Any]) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_a_free_worker_takes_a_waiting_alert_before_the_default_queues_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
     """Redis workers BRPOP the alerts queue first (queue_order_strategy: backend/broker.py), then beat's
-    jobs, then the rest: a red-flag row queued after a backlog still runs first."""
+    jobs, then the rest, long batch runs last: a red-flag row queued after a backlog still runs first."""
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] == "backend.broker:QueueOrder"
     order = QueueOrder(list(reversed(celery_app.amqp.queues))).consume(len(celery_app.amqp.queues))
-    assert order == [settings.URGENT_QUEUE, PERIODIC_QUEUE, celery_app.conf.task_default_queue]
+    assert order == [settings.URGENT_QUEUE, PERIODIC_QUEUE, celery_app.conf.task_default_queue, BATCH_QUEUE]
     ORDER.clear()
     urgent_path = f"{__name__}.first"
     monkeypatch.setitem(routes.AFTER_COMMIT, "test.backlog", (f"{__name__}.first_later",))

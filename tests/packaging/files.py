@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ("web", "worker", "beat")  # the long-running processes of the one image
+APP = ("web", "worker-alerts", "worker", "beat")  # the long-running processes of the one image
 ONE_SHOT = "migrate"
 # What production.py refuses to start without (scanned from the file in the first test).
 REQUIRED = {"DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "EMAIL_URL", "DEFAULT_FROM_EMAIL"}

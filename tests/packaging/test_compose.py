@@ -1,6 +1,7 @@
 """docker-compose.yml checked without a Docker engine: what it names exists in the code (the modules,
 the Celery app, the settings it selects load with the environment it passes), the processes start in
-the right order, and web, worker and beat have health checks that mean something."""
+the right order, urgent work has a worker of its own, and web, the workers and beat have health checks
+that mean something."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from pathlib import Path
 import pytest
 from celery import Celery
 from celery.app.utils import find_app
+from django.conf import settings
 
 from backend.celery import app as project_app
+from scripts import dev
 from tests.packaging.files import (
     APP,
     ONE_SHOT,
@@ -176,10 +179,10 @@ def test_web_runs_gunicorn_on_the_wsgi_application_and_the_published_port() -> N
         assert ("EXPOSE", port) in dockerfile()
 
 
-@pytest.mark.parametrize("name", ["worker", "beat"])
-def test_worker_and_beat_run_the_projects_celery_app(name: str) -> None:
+@pytest.mark.parametrize("name", ["worker-alerts", "worker", "beat"])
+def test_workers_and_beat_run_the_projects_celery_app(name: str) -> None:
     cmd = command(service(name))
-    assert cmd[0] == "celery" and name in cmd, cmd
+    assert cmd[0] == "celery" and name.split("-")[0] in cmd, cmd
     app_name = cmd[cmd.index("-A") + 1] if "-A" in cmd else cmd[cmd.index("--app") + 1]
     app = find_app(app_name)  # exactly what `celery -A <name>` resolves
     assert isinstance(app, Celery) and app is project_app
@@ -195,6 +198,40 @@ def test_worker_and_beat_run_the_projects_celery_app(name: str) -> None:
         assert Path(schedule_file).parent == Path(var_dir), schedule_file
         user = [args for instruction, args in dockerfile() if instruction == "USER"][-1]
         assert any(ins == "RUN" and re.search(rf"chown\s+{user}:\S+\s+{var_dir}\b", a) for ins, a in dockerfile())
+
+
+def queues_of(cmd: list[str]) -> set[str]:
+    """The queues a ``celery worker`` command consumes (-Q/--queues; every declared one without)."""
+    for flag in ("-Q", "--queues"):
+        if flag in cmd:
+            return set(cmd[cmd.index(flag) + 1].split(","))
+    return {q.name for q in project_app.conf.task_queues}
+
+
+def test_urgent_work_has_a_worker_of_its_own_and_the_general_worker_takes_every_other_queue() -> None:
+    """Issue 18 item 5: red-flag evaluation and urgent pushes never wait behind insights runs, reminders
+    or nightly work: one worker consumes only the alerts queue, the other every other queue, and
+    together they consume every queue the app publishes to (a queue nobody consumed would fill up)."""
+    urgent = queues_of(command(service("worker-alerts")))
+    general = queues_of(command(service("worker")))
+    assert urgent == {settings.URGENT_QUEUE}, urgent
+    assert settings.URGENT_QUEUE not in general, general
+    declared = {q.name for q in project_app.conf.task_queues}
+    assert urgent | general == declared, (urgent, general, declared)
+    # Beat's jobs and the nightly fan-out publish to queues the general worker consumes.
+    beat_queues = {entry["options"]["queue"] for entry in project_app.conf.beat_schedule.values()}
+    routed = {route["queue"] for route in project_app.conf.task_routes.values()}
+    assert beat_queues | routed <= general, (beat_queues, routed)
+
+
+def test_dev_run_starts_the_same_two_workers_as_compose() -> None:
+    """``scripts/dev.py run`` (the embedded default) splits the work the way docker-compose.yml does."""
+    procs = dev.processes("127.0.0.1", 8000, ROOT / "var")
+    workers = [cmd for cmd in procs.values() if "worker" in cmd]
+    assert sorted(map(frozenset, map(queues_of, workers)), key=len) == [
+        frozenset(queues_of(command(service("worker-alerts")))),
+        frozenset(queues_of(command(service("worker")))),
+    ]
 
 
 def test_the_programs_the_commands_run_are_installed_by_the_lock_file() -> None:
@@ -222,7 +259,9 @@ def test_web_health_check_is_the_images_healthz_probe() -> None:
     )
 
 
-@pytest.mark.parametrize(("name", "default_node"), [("worker", "celery"), ("beat", "celerybeat")])
+@pytest.mark.parametrize(
+    ("name", "default_node"), [("worker-alerts", "celery"), ("worker", "celery"), ("beat", "celerybeat")]
+)
 def test_worker_and_beat_health_checks_ping_their_own_node(name: str, default_node: str) -> None:
     """``celery inspect ping -d <node>``: the node name the command gives itself, with Compose's
     ``$$HOSTNAME`` (escaped: the container's, not the host's) for Celery's ``%h``."""

@@ -215,7 +215,10 @@ def test_run_command_serves_api_worker_and_beat_on_sqlite_and_filesystem_broker(
     login = (banner.group(1), banner.group(2))
     assert login == DOCUMENTED_DEMO_LOGIN, login
     started = {pid: cmdline(pid) for pid in children(svc.proc.pid)}
-    assert sorted(map(role, started.values())) == ["beat", "web", "worker"], f"{started}{svc.tail()}"
+    assert sorted(map(role, started.values())) == ["beat", "web", "worker", "worker"], f"{started}{svc.tail()}"
+    # Urgent work has a worker of its own (as in docker-compose.yml); the general one takes the rest.
+    queues = sorted(cmd.split()[cmd.split().index("-Q") + 1] for cmd in started.values() if role(cmd) == "worker")
+    assert queues == ["alerts", "periodic,celery,batch"], f"{started}{svc.tail()}"
 
     # 2. It really is the embedded default.
     assert svc.db.exists(), svc.tail()
@@ -279,9 +282,10 @@ def test_run_command_serves_api_worker_and_beat_on_sqlite_and_filesystem_broker(
     log = svc.text()
     assert "Connected to backend.filebroker:Transport://" in log, svc.tail()  # the atomic filesystem broker
     assert re.search(r"worker@\S+ ready\.", log), svc.tail()
+    assert re.search(r"alerts@\S+ ready\.", log), svc.tail()
     assert "beat: Starting..." in log and "PersistentScheduler" in log, svc.tail()
     assert "Starting development server" in log, svc.tail()
-    assert "[dev] stopping web, worker and beat" in log, svc.tail()
+    assert "[dev] stopping web, the workers and beat" in log, svc.tail()
     assert "exited with code" not in log, svc.tail()
     assert "database is locked" not in log, svc.tail()
     assert "Traceback" not in log, svc.tail()
