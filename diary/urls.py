@@ -62,6 +62,7 @@ urlpatterns = [
         "clinician-alert-acknowledge",
     ),
     p(f"clinician/patients/{_PID}/thresholds", alerts.ClinicianThresholdsApi.as_view(), "clinician-thresholds"),
+    p("me/export", reports.MyExportApi.as_view(), "me-export"),
     p(r"me/export/episodes\.csv", reports.MyEpisodesCsvApi.as_view(), "me-export-episodes-csv"),
     p(r"me/export/checkins\.csv", reports.MyCheckinsCsvApi.as_view(), "me-export-checkins-csv"),
     p("me/export/fhir", reports.MyFhirApi.as_view(), "me-export-fhir"),

@@ -10,52 +10,37 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from diary.accounts.request_user import request_user
 from diary.checkins.models import CheckIn
 from diary.core.api import IsDiaryOwner
-from diary.core.openapi import ERRORS
 from diary.episodes.models import Episode
 from diary.reports.csv_export import checkins_csv, episodes_csv
 from diary.reports.fhir_export import FHIR_JSON, bundle_json, diary_bundle
+from diary.reports.files import CSV, ZIP, FileApi, dated, download, file_responses
+from diary.reports.personal_export import personal_export_zip
 from diary.sharing.access import IsClinician, clinician_share
 from diary.sharing.models import Share
 from diary.sharing.scoped import scoped_checkins, scoped_episodes
 
-CSV = "text/csv; charset=utf-8"
-
-_CSV_EPISODES: dict[Any, Any] = {
-    (200, "text/csv"): OpenApiResponse(
-        OpenApiTypes.STR, description="one row per episode; symptoms, triggers and relief as ;-joined codes"
-    ),
-    **ERRORS,
-}
-_CSV_CHECKINS: dict[Any, Any] = {
-    (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="one row per check-in"),
-    **ERRORS,
-}
-_FHIR: dict[Any, Any] = {
-    (200, FHIR_JSON): OpenApiResponse(
-        OpenApiTypes.OBJECT, description="FHIR R4 Bundle (type collection): a pseudonymous Patient and Observations"
-    ),
-    **ERRORS,
-}
+_CSV_EPISODES = file_responses(
+    CSV, OpenApiTypes.STR, "one row per episode; symptoms, triggers and relief as ;-joined codes"
+)
+_CSV_CHECKINS = file_responses(CSV, OpenApiTypes.STR, "one row per check-in")
+_FHIR = file_responses(
+    FHIR_JSON, OpenApiTypes.OBJECT, "FHIR R4 Bundle (type collection): a pseudonymous Patient and Observations"
+)
 
 
-def _download(body: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
+class CsvApi(FileApi):
+    media_type = CSV
 
 
-def _name(stem: str, ext: str) -> str:
-    return f"{stem}-{timezone.now().date().isoformat()}.{ext}"
+class FhirApi(FileApi):
+    media_type = FHIR_JSON
 
 
 def _me(request: Request) -> int:
@@ -74,25 +59,31 @@ def own_checkins(user_id: int) -> list[CheckIn]:
 # ---- the person's own diary: everything, notes included ----
 
 
-class MyEpisodesCsvApi(APIView):
+class MyEpisodesCsvApi(CsvApi):
+    """Every episode of yours, notes included, one row each."""
+
     permission_classes = [IsDiaryOwner]
 
     @extend_schema(operation_id="v1_me_export_episodes_csv", responses=_CSV_EPISODES, summary="Your episodes as CSV")
     def get(self, request: Request) -> HttpResponse:
         body = episodes_csv(own_episodes(_me(request)), notes=True)
-        return _download(body, CSV, _name("episodes", "csv"))
+        return download(body, CSV, dated("episodes", "csv"))
 
 
-class MyCheckinsCsvApi(APIView):
+class MyCheckinsCsvApi(CsvApi):
+    """Every check-in of yours, notes included, one row each."""
+
     permission_classes = [IsDiaryOwner]
 
     @extend_schema(operation_id="v1_me_export_checkins_csv", responses=_CSV_CHECKINS, summary="Your check-ins as CSV")
     def get(self, request: Request) -> HttpResponse:
         body = checkins_csv(own_checkins(_me(request)), notes=True)
-        return _download(body, CSV, _name("checkins", "csv"))
+        return download(body, CSV, dated("checkins", "csv"))
 
 
-class MyFhirApi(APIView):
+class MyFhirApi(FhirApi):
+    """Your episodes and check-ins as a FHIR R4 Bundle (notes included)."""
+
     permission_classes = [IsDiaryOwner]
 
     @extend_schema(operation_id="v1_me_export_fhir", responses=_FHIR, summary="Your diary as a FHIR R4 Bundle")
@@ -101,7 +92,28 @@ class MyFhirApi(APIView):
         bundle = diary_bundle(
             patient_key=f"user:{user_id}", episodes=own_episodes(user_id), checkins=own_checkins(user_id), notes=True
         )
-        return _download(bundle_json(bundle), FHIR_JSON, _name("diary", "fhir.json"))
+        return download(bundle_json(bundle), FHIR_JSON, dated("diary", "fhir.json"))
+
+
+class MyExportApi(FileApi):
+    """Everything you keep here, so you can leave with all of it. Secrets (push tokens, keys, the
+    authenticator key, sign-in tokens, sharing codes) never leave."""
+
+    permission_classes = [IsDiaryOwner]
+    media_type = ZIP
+
+    @extend_schema(
+        operation_id="v1_me_export",
+        responses=file_responses(
+            ZIP, OpenApiTypes.BINARY,
+            "a zip: diary.json (every record of yours: profile and settings, episodes, check-ins, water, "
+            "reminders, notifications, alerts, thresholds, shares, access log, "
+            "pattern analyses, devices without their secrets), episodes.csv, checkins.csv, diary.fhir.json",
+        ),
+        summary="Everything you keep here, as one zip",
+    )  # fmt: skip
+    def get(self, request: Request) -> HttpResponse:
+        return download(personal_export_zip(request_user(request)), ZIP, dated("spasm-diary", "zip"))
 
 
 # ---- a clinician's export within one share ----
@@ -111,27 +123,33 @@ def _notes(share: Share) -> bool:
     return "notes" in share.scopes
 
 
-class PatientEpisodesCsvApi(APIView):
+class PatientEpisodesCsvApi(CsvApi):
+    """The patient's episodes within the share (its window; notes only under the notes scope)."""
+
     permission_classes = [IsClinician]
 
     @extend_schema(operation_id="v1_clinician_export_episodes_csv", responses=_CSV_EPISODES)
     def get(self, request: Request, pid: str) -> HttpResponse:
         share = clinician_share(request, pid, "episodes", "export_episodes_csv")
         body = episodes_csv(reversed(scoped_episodes(share)), notes=_notes(share))
-        return _download(body, CSV, _name("episodes", "csv"))
+        return download(body, CSV, dated("episodes", "csv"))
 
 
-class PatientCheckinsCsvApi(APIView):
+class PatientCheckinsCsvApi(CsvApi):
+    """The patient's check-ins within the share (its window; notes only under the notes scope)."""
+
     permission_classes = [IsClinician]
 
     @extend_schema(operation_id="v1_clinician_export_checkins_csv", responses=_CSV_CHECKINS)
     def get(self, request: Request, pid: str) -> HttpResponse:
         share = clinician_share(request, pid, "checkins", "export_checkins_csv")
         body = checkins_csv(reversed(scoped_checkins(share)), notes=_notes(share))
-        return _download(body, CSV, _name("checkins", "csv"))
+        return download(body, CSV, dated("checkins", "csv"))
 
 
-class PatientFhirApi(APIView):
+class PatientFhirApi(FhirApi):
+    """The patient's episodes and/or check-ins within the share as a FHIR R4 Bundle."""
+
     permission_classes = [IsClinician]
 
     @extend_schema(operation_id="v1_clinician_export_fhir", responses=_FHIR)
@@ -148,4 +166,4 @@ class PatientFhirApi(APIView):
         if "checkins" in share.scopes:
             parts["checkins"] = reversed(scoped_checkins(share))
         bundle = diary_bundle(patient_key=f"share:{share.uid}", notes=_notes(share), **parts)
-        return _download(bundle_json(bundle), FHIR_JSON, _name("diary", "fhir.json"))
+        return download(bundle_json(bundle), FHIR_JSON, dated("diary", "fhir.json"))
