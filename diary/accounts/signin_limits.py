@@ -148,6 +148,13 @@ def throttled_status(response: HttpResponse) -> HttpResponse:
 class SigninView(LoginView):
     authentication_form = SigninForm
 
+    def get_default_redirect_url(self) -> str:
+        """Without a ``next``, a clinician lands on their patients (the triage list), a person at home."""
+        user = getattr(self.request, "user", None)
+        if user is not None and getattr(user, "is_clinician", False):
+            return "/clinician/"
+        return super().get_default_redirect_url()
+
     def form_invalid(self, form: Any) -> HttpResponse:
         return throttled_status(super().form_invalid(form))
 

@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 
 from diary.accounts.models import User
 from diary.alerts.shared import shared_alerts
+from diary.core import words
 from diary.patterns.rules import TREND_DAYS
 from diary.reports.insights import share_insights
 from diary.sharing.models import Share
@@ -20,7 +21,7 @@ from diary.sharing.scoped import access_records, last_entry
 from diary.sharing.selectors import shares_active
 
 
-def _row(share: Share) -> dict[str, Any]:
+def _row(share: Share, reader_tz: str | None = None) -> dict[str, Any]:
     alerts: dict[str, int] = {}
     if "alerts" in share.scopes:
         alerts = (
@@ -41,13 +42,16 @@ def _row(share: Share) -> dict[str, Any]:
         "open_high": alerts.get("high") or 0,
         "trend": trend,
         "last_entry": last.isoformat() if last else None,
+        # The patient's local time (what the diary and the alerts say), its zone named when it is not
+        # the reader's: "Fri 4 Dec 2026, 20:59" or "Fri 4 Dec 2026, 20:59 Auckland time".
+        "last_entry_local": words.local_time(last, share.patient.timezone, reader_tz=reader_tz) if last else None,
     }
 
 
 def triage_rows(*, clinician: User) -> list[tuple[dict[str, Any], Share]]:
     """The rows, sorted, each with the share it shows (for the access log)."""
     shares = shares_active().filter(clinician=clinician).select_related("patient")
-    rows = [(_row(s), s) for s in shares]
+    rows = [(_row(s, clinician.timezone), s) for s in shares]
     rows.sort(key=lambda r: (-r[0]["open_urgent"], -r[0]["open_high"], r[0]["name"]))
     return rows
 
