@@ -15,12 +15,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from diary.accounts.request_user import request_user
 from diary.accounts.totp import SESSION_KEY, session_passed_totp, totp_attempt, totp_device, totp_uri, wait_text
 from diary.clinician.triage import triage_read
-from diary.reports.patient import patient_context
-from diary.reports.pdf import patient_pdf as render_pdf
+from diary.core.words import KINDS
+from diary.reports.patient import share_spec
+from diary.reports.pdf import report_pdf
+from diary.reports.report import report_context
 from diary.sharing.access import clinician_share
 from diary.sharing.services import share_redeem
 
 View = Callable[..., HttpResponse]
+PDF_ROWS = 25  # the most recent episodes in the PDF (the page lists up to 500)
 
 
 def clinician_page(view: View) -> View:
@@ -93,14 +96,16 @@ def patient(request: HttpRequest, pid: str) -> HttpResponse:
         since = dt.date.fromisoformat(request.GET["from"]) if request.GET.get("from") else None
     except ValueError:
         since = None
-    return render(request, "clinician/patient.html", patient_context(share, kind=kind, since=since))
+    spec = share_spec(share, request_user(request), kind=kind if kind in KINDS else None, since=since)
+    return render(request, "clinician/patient.html", report_context(spec))
 
 
 @clinician_page
 def patient_pdf(request: HttpRequest, pid: str) -> HttpResponse:
     """The same page as a 1-2 page PDF for a consultation (WeasyPrint)."""
     share = clinician_share(request, pid, "episodes", "pdf")
-    response = HttpResponse(render_pdf(patient_context(share, rows=25)), content_type="application/pdf")
+    pdf = report_pdf(report_context(share_spec(share, request_user(request), rows=PDF_ROWS)))
+    response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="diary-{share.uid}.pdf"'
     response["Cache-Control"] = "no-store"
     return response

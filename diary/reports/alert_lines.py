@@ -1,11 +1,11 @@
 """The alerts a clinician reads on the patient page and in the PDF: one line per alert, in words, with
 when its episode happened.
 
-Times are the patient's local time, because that is what a clinician reasons with (a cramp at 03:00
-where the patient sleeps is nocturnal whatever the clinician's clock says) and what the patient sees
-in the app. The page says so once; a line whose episode happened in another zone than the patient's
-own names that zone. A window alert has no episode: its evidence names its local days, and the line
-says when it was raised, in the patient's zone.
+An episode's time is its local clock where it happened, because that is what a clinician reasons with
+(a cramp at 03:00 where the patient sleeps is nocturnal whatever the clinician's clock says) and what
+the patient sees in the app; the line names that zone when it is not the reader's (``reader_tz``), so
+nobody reads it in their own. A window alert has no episode: its evidence names its local days, and
+the line says when it was raised, in the reader's zone.
 
 Alerts that would read the same (same rule, severity, words, status and time) are one line with a
 count, so nothing is repeated however the rows came to be.
@@ -38,14 +38,17 @@ class AlertLine:
     count: int = 1
 
 
-def alert_lines(patient: User, rows: QuerySet[Alert] | None = None, limit: int = SHOWN) -> list[AlertLine]:
+def alert_lines(
+    patient: User, rows: QuerySet[Alert] | None = None, limit: int = SHOWN, *, reader_tz: str | None = None
+) -> list[AlertLine]:
     """Open alerts first, most severe first, then the latest; identical lines once (with a count).
-    ``rows``: the alerts the reader may see (a clinician's: ``shared_alerts``), else all live ones."""
+    ``rows``: the alerts the reader may see (a clinician's: ``shared_alerts``), else all live ones.
+    ``reader_tz``: the reader's zone (default the patient's): a time in another zone names it."""
     if rows is None:
         rows = Alert.objects.filter(user_id=patient.pk, deleted_at__isnull=True)
     alerts = list(rows.order_by("-opened_at")[:limit])
     times = episode_times(user_id=patient.pk, uids=[a.episode_uid for a in alerts])
-    tz = patient.timezone
+    tz = reader_tz or patient.timezone
     alerts.sort(key=lambda a: (_STATUS_ORDER.get(a.status, 3), -SEVERITY_RANK.get(a.severity, 0)))
     lines: dict[tuple[str, ...], AlertLine] = {}
     for a in alerts:

@@ -1,4 +1,4 @@
-"""The consultation PDF: WeasyPrint renders the same context and charts as the patient page."""
+"""The report as a PDF: WeasyPrint renders the same context, template and charts as the report's page."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any
 from django.template.loader import render_to_string
 
 
-def patient_pdf(context: dict[str, Any]) -> bytes:
-    """One to two A4 pages: the charts, the alerts and the most recent episodes."""
+def report_pdf(context: dict[str, Any]) -> bytes:
+    """``report_context(spec)`` on A4 pages (one or two for 90 days): summary, charts, recent episodes."""
     # WeasyPrint loads on first use: importing it costs about 0.8 s and 40 MB, which every web and
     # worker process would otherwise pay at start for a page few requests ask for.
     from weasyprint import HTML
 
-    html = render_to_string("clinician/report.html", {**context, "episodes": (context.get("episodes") or [])[:25]})
+    html = render_to_string("reports/report_pdf.html", context)
     return HTML(string=html).write_pdf()  # type: ignore[no-any-return]

@@ -181,13 +181,20 @@ def test_the_clinician_reads_words_each_alert_once_at_its_episodes_time(
     assert len(set(items)) == 3
     (urgent,) = [i for i in items if i.startswith("Urgent: Difficulty breathing.")]
     assert (
-        f"Difficulty breathing with a spasm in the chest. Episode on {words.local_time(when['breathing'], NY, reader_tz=NY)};"
+        f"Difficulty breathing with a spasm in the chest. Episode on {words.local_time(when['breathing'], NY, reader_tz=clinician.current_timezone)};"
         in urgent
-    )
+    )  # the clock where the episode happened, its zone named: the clinician lives in another one
     assert all("Episode on " in i for i in items)
-    assert any(f"{_clock(when['pain'], NY)};" in i and "Pain 8 out of 10 (threshold 8)" in i for i in items)
+    assert any(
+        f"{_clock(when['pain'], NY)} New York time;" in i and "Pain 8 out of 10 (threshold 8)" in i for i in items
+    )
     assert any(f"{_clock(when['london'], 'Europe/London')} London time;" in i for i in items)
-    assert f"patient's local time ({NY})" in page
+    assert "a time in another zone than yours names it" in page
+    flags = [
+        unescape(re.sub(r"<[^>]+>", "", li)) for li in re.findall(r'(?s)<li data-testid="red-flag">(.*?)</li>', page)
+    ]
+    assert len(flags) == len(set(flags)) == 3  # every alert is open: each once in the summary, with its episode's time
+    assert all("Episode on " in f for f in flags)
     visible = unescape(re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(svg|style|script)\b.*?</\1>", " ", page)))
     _no_codes(visible)
     assert "difficulty breathing" in visible and "left calf" in visible  # the episode table in words too

@@ -105,11 +105,11 @@ def test_the_patient_page_shows_charts_and_episodes_within_the_share(owner: User
     r = client.get(f"/clinician/patients/{share.uid}/")
     assert r.status_code == 200
     page = r.content.decode()
-    assert page.count("<svg") >= 4 and 'data-testid="weekly-total">2<' in page
+    assert page.count("<svg") >= 4 and 'data-testid="episode-count">2<' in page
     assert "private words" not in page  # no notes scope
     assert AccessLog.objects.filter(patient=owner, what="page").count() == 1
     only_cramps = client.get(f"/clinician/patients/{share.uid}/?kind=twitch").content.decode()
-    assert "Episodes (0)" in only_cramps
+    assert 'data-testid="episode-count">0<' in only_cramps
 
 
 @pytest.mark.parametrize("page", ["", "report.pdf"])
@@ -157,7 +157,7 @@ def test_the_pdf_renders_with_the_patients_numbers_and_no_notes(owner: User, cli
     pages = sorted(tmp_path.glob("page*.png"))
     assert 1 <= len(pages) <= 2
     text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
-    assert "last 26 weeks: 2" in text and "Pain 9 out of 10 (threshold 8)" in text
+    assert "2 episodes in the period" in text and "Pain 9 out of 10 (threshold 8)" in text
     assert "private words" not in text
     assert AccessLog.objects.filter(patient=owner, what="pdf").count() == 1
     assert client.get(f"/clinician/patients/{share.uid}/report.pdf").status_code == 200

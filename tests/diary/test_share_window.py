@@ -29,7 +29,8 @@ from diary.checkins.models import CheckIn
 from diary.core import words
 from diary.episodes.models import Episode
 from diary.patterns.services import insights_run
-from diary.reports.patient import patient_context
+from diary.reports.patient import share_spec
+from diary.reports.report import report_context
 from diary.sharing.models import AccessLog, Share
 from diary.sharing.services import share_invite, share_redeem
 from tests.conftest import client_for, episode_body, make_user, run_outbox
@@ -174,8 +175,8 @@ def test_every_clinician_field_stays_within_the_window(owner: User, clinician: U
         walked.append(name)
         if name == "clinician-pdf":
             # The PDF is WeasyPrint's rendering of this HTML (the page's context): its text is checked here.
-            context = patient_context(share, rows=25)
-            problems += leaks("the PDF", render_to_string("clinician/report.html", context), periods)
+            context = report_context(share_spec(share, clinician, rows=25))
+            problems += leaks("the PDF", render_to_string("reports/report_pdf.html", context), periods)
             assert r.content.startswith(b"%PDF")
             continue
         problems += leaks(path, _text(r), periods, shows_data=name not in NO_DIARY_DATA)

@@ -61,7 +61,14 @@ try {
     out.patient = new URL(page.url()).searchParams.get("redeemed");
     await page.goto(`${BASE}/clinician/patients/${out.patient}/`);
     await page.waitForSelector("[data-testid=chart-per-week] svg");
-    out.weeklyTotal = (await page.textContent("[data-testid=weekly-total]")).trim();
+    out.episodeCount = (await page.textContent("[data-testid=episode-count]")).trim();
+    out.summary = {};
+    for (const id of ["pain-median", "pain-worst", "longest", "rate-now", "trend"]) {
+      const el = page.locator(`[data-testid=${id}]`);
+      out.summary[id] = (await el.count()) ? (await el.first().textContent()).trim() : null;
+    }
+    out.redFlags = await page.locator("[data-testid=red-flag]").allTextContents();
+    out.pageText = await page.locator("main").innerText();
     out.charts = await page.locator("figure svg").count();
     out.chartTexts = await page.locator("[data-testid=chart-where] svg text").allTextContents();
     out.episodeRows = await page.locator("[data-testid=episodes] tbody tr").count();
