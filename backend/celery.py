@@ -16,7 +16,7 @@ app.autodiscover_tasks(
     ["diary.outbox", "diary.sync", "diary.alerts", "diary.patterns", "diary.notifications", "diary", "reminders"]
 )
 
-app.conf.beat_schedule = {
+BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "diary.outbox.tasks.outbox_sweep", "schedule": 60.0},
     "alerts-ladder": {"task": "diary.alerts.tasks.alerts_ladder", "schedule": 60.0},
     "alerts-ongoing": {"task": "diary.alerts.tasks.alerts_ongoing", "schedule": 300.0},
@@ -51,11 +51,17 @@ app.conf.beat_schedule = {
 PERIODIC_QUEUE = "periodic"
 URGENT_QUEUE = "alerts"  # settings.URGENT_QUEUE, which publishers read (this module loads before settings)
 BATCH_QUEUE = "batch"
-GENERAL_QUEUES = (PERIODIC_QUEUE, app.conf.task_default_queue, BATCH_QUEUE)  # what the general worker consumes
+DEFAULT_QUEUE = "celery"  # Celery's default name, set explicitly: reading app.conf here would load the settings
+GENERAL_QUEUES = (PERIODIC_QUEUE, DEFAULT_QUEUE, BATCH_QUEUE)  # what the general worker consumes
 app.conf.task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in (URGENT_QUEUE, *GENERAL_QUEUES))
 BATCH_JOBS = ("insights-due", "insights-nightly", "alerts-sweep", "notifications-prune", "sync-purge-tombstones")
-for _name, _entry in app.conf.beat_schedule.items():
+for _name, _entry in BEAT_SCHEDULE.items():
     _entry.setdefault("options", {})["queue"] = BATCH_QUEUE if _name in BATCH_JOBS else PERIODIC_QUEUE
+# Only assignments to app.conf at import: reading it would configure Celery, and with it Django's
+# settings, from whatever DJANGO_SETTINGS_MODULE says at that moment (the default above, for a script
+# that imports anything under ``backend`` before setting its environment, as bench/load.py does).
+app.conf.task_default_queue = DEFAULT_QUEUE
+app.conf.beat_schedule = BEAT_SCHEDULE
 # The nightly fan-out's chunks (each runs insights for 100 people).
 app.conf.task_routes = {"diary.patterns.tasks.insights_chunk": {"queue": BATCH_QUEUE}}
 
