@@ -1,8 +1,9 @@
 """Load: a crowd of people and their clinicians against the production shape on this machine.
 
     .venv/bin/python -m bench.load [--duration 300] [--rate 200] [--people 1000] [--check] [--profile] [--keep]
+    .venv/bin/python -m bench.load --quick     # CI: 40 people, 10 requests/s for 20 s; no target enforced
 
-gunicorn + a Celery worker (prefork 2) + Celery beat (tests/support/stack.py, production settings over plain
+gunicorn + two Celery workers (alerts only, prefork 2; the rest, prefork 2) + Celery beat (tests/support/stack.py, production settings over plain
 HTTP on loopback) on PostgreSQL (database ``diary_loadbench``, created if missing, emptied before and
 after) and Redis (db 11 only, flushed before and after), with a Web Push service on loopback that
 verifies and decrypts every push the worker sends. Locust (headless, FastHttpUser) runs on the same
@@ -15,11 +16,15 @@ signed-in, TOTP-verified web session. Each person's requests follow the fixed mi
 in bench/loadmix.py (printed), time compressed so the crowd offers ``--rate`` requests/s.
 
 Printed (and written to var/load-report.txt): the machine and versions, the mix and compression,
-achieved requests/s (overall and per 30 s), per endpoint count, p50/p95/p99/max and errors, the
-Celery queue depth and the database-held queues (pending outbox intents, pending pushes, insights
+achieved requests/s (overall and per 30 s), per endpoint count, p50/p95/p99/max and errors, every
+Celery queue's depth and the database-held queues (pending outbox intents, pending pushes, insights
 refreshes due) sampled every second, how long they took to drain after the run, CPU by process
 group, and PASS/FAIL per target: ``--rate`` sustained, p99 < 100 ms for writes and sync, zero
-errors, queues drained. Baselines measured in the same run, on the idle stack: ``GET /healthz`` and
+errors, queues drained, and urgent alerts pushed within 2 s (p95) under the load: beside the crowd, a
+few people of their own post a ``breathing_difficulty`` episode every ``--urgent-every`` seconds over
+HTTP, and each alert's latency is timed from the write's answer to its push decrypted at the loopback
+service (as bench/alerts.py does, here with the full mix running). The stack runs docker-compose.yml's
+two workers: an alerts-only one and a general one. Baselines measured in the same run, on the idle stack: ``GET /healthz`` and
 each endpoint requested one at a time; ratios are loaded p50 / idle p50. A missed target (or
 ``--profile``) adds a cProfile of the hottest endpoint run in-process against the same database.
 ``--check`` exits 1 if a target is missed.
@@ -68,6 +73,10 @@ STACK_ENV = {
 }  # fmt: skip
 os.environ.update(STACK_ENV)
 os.environ["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"  # this process also uses Django's test client
+# Production settings want a mail server and a sender; this process sends no mail (the stack's worker
+# does, to the loopback SMTP server tests/support/stack.py starts), so a placeholder satisfies them here.
+os.environ.setdefault("EMAIL_URL", "smtp://127.0.0.1:25")
+os.environ.setdefault("DEFAULT_FROM_EMAIL", "Spasm diary <noreply@load.bench.invalid>")
 os.environ["LOG_LEVEL"] = "WARNING"  # this process only: no access log lines from seeding and profiling
 warnings.filterwarnings("ignore", "No directory at")
 
@@ -78,17 +87,25 @@ django.setup()
 import psycopg  # noqa: E402
 import redis  # noqa: E402
 from django.db import connection  # noqa: E402
+from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
+from backend.celery import GENERAL_QUEUES, URGENT_QUEUE  # noqa: E402
+from backend.celery import app as celery_app  # noqa: E402
 from bench import loadmix as mix  # noqa: E402
 from bench import loadseed as seed  # noqa: E402
 from bench.common import conninfo, ensure_database  # noqa: E402
 from bench.loadprofile import profile  # noqa: E402
 from bench.loadreport import report  # noqa: E402
 from diary.accounts.models import User  # noqa: E402
+from diary.accounts.services import user_register  # noqa: E402
+from diary.alerts.models import Alert  # noqa: E402
+from diary.notifications.devices import device_register  # noqa: E402
 from diary.patterns.models import InsightSnapshot  # noqa: E402
 from diary.patterns.tasks import insights_chunk  # noqa: E402
 
 REPORT = ROOT / "var" / "load-report.txt"
+QUEUES = [q.name for q in celery_app.conf.task_queues]  # alerts, periodic, celery, batch
+URGENT_PEOPLE = 3
 
 
 # --- the machine ---------------------------------------------------------------------------------------------
@@ -115,7 +132,7 @@ def machine() -> list[str]:
 
 
 class Sampler(threading.Thread):
-    """Every second: the Celery queue (and unacked) on Redis db 11, the queues the database holds, and
+    """Every second: every Celery queue (and unacked) on Redis db 11, the queues the database holds, and
     CPU ticks per process group (from /proc), so a report can say where the machine's time went."""
 
     def __init__(self, groups: dict[str, int]) -> None:
@@ -138,8 +155,8 @@ class Sampler(threading.Thread):
                     " (SELECT count(*) FROM diary_insights_due)"
                 ).fetchone()
                 assert counts is not None
-                row = {"celery": int(r.llen("celery")), "unacked": int(r.hlen("unacked")), "outbox": counts[0],
-                       "pushes": counts[1], "insights_due": counts[2]}  # fmt: skip
+                row = {q: int(r.llen(q)) for q in QUEUES}
+                row.update(unacked=int(r.hlen("unacked")), outbox=counts[0], pushes=counts[1], insights_due=counts[2])
                 self.rows.append((t, row))
                 self.cpu.append((t, self._cpu()))
                 self.done.wait(max(0.0, 1.0 - (time.time() - t)))
@@ -319,6 +336,91 @@ def run_locust(
     return [tuple(s) for s in json.loads(samples_path.read_text())]  # type: ignore[misc]
 
 
+# --- urgent alerts under the load ----------------------------------------------------------------------------
+
+
+class UrgentProbe(threading.Thread):
+    """Beside the crowd: people of their own post a red-flag episode (``breathing_difficulty``) every
+    ``every`` seconds over HTTP, from ``start`` to ``end`` (time.time()); each alert's latency runs
+    from the write's answer to its push decrypted at the loopback service."""
+
+    def __init__(self, port: int, push: WebPushService, people: list[User], every: float, start: float,
+                 end: float) -> None:  # fmt: skip
+        super().__init__(daemon=True)
+        self.port, self.push, self.people, self.every = port, push, people, every
+        self.start_at, self.end_at = start, end
+        self.written: dict[str, float] = {}  # episode uid -> write answered (perf_counter)
+        self.arrived: dict[str, float] = {}  # alert uid -> push decrypted (perf_counter)
+        self.errors: list[str] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        watcher = threading.Thread(target=self._watch, daemon=True)
+        watcher.start()
+        tokens = [str(AccessToken.for_user(u)) for u in self.people]
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        self.done.wait(max(0.0, self.start_at - time.time()))
+        i = 0
+        while not self.done.is_set() and time.time() < self.end_at:
+            uid = f"urgent-{i}-{secrets.token_hex(4)}"
+            started_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)  # alerts read the recent weeks only
+            body = json.dumps({"id": uid, "kind": "spasm", "body_location": "chest", "pain": 5, "duration_s": 60,
+                               "started_at": started_at.isoformat(), "symptoms": ["breathing_difficulty"]})  # fmt: skip
+            headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}", "Content-Type": "application/json"}
+            try:
+                conn.request("POST", "/api/v1/episodes", body=body, headers=headers)
+                resp = conn.getresponse()
+                answer = resp.read()
+                if resp.status == 201:
+                    self.written[uid] = time.perf_counter()
+                else:
+                    self.errors.append(f"HTTP {resp.status}: {answer[:120]!r}")
+            except (OSError, http.client.HTTPException) as exc:
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            i += 1
+            self.done.wait(self.every)
+        conn.close()
+
+    def _watch(self) -> None:  # stamp each alert push as soon as the service has decrypted it
+        seen = 0
+        received = self.push.received
+        while not self.done.is_set():
+            while seen < len(received):
+                alert = received[seen].payload.get("data", {}).get("alert_id")
+                if alert:
+                    self.arrived.setdefault(str(alert), time.perf_counter())
+                seen += 1
+            time.sleep(0.005)
+
+    def latencies(self, wait_s: float = 30.0) -> tuple[list[float], int]:
+        """Seconds from write to push for each urgent episode, and how many never arrived (after
+        waiting up to ``wait_s`` for stragglers)."""
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and len(self._pairs()) < len(self.written):
+            time.sleep(0.1)
+        self.done.set()
+        pairs = self._pairs()
+        return sorted(self.arrived[a] - self.written[e] for a, e in pairs), len(self.written) - len(pairs)
+
+    def _pairs(self) -> list[tuple[str, str]]:
+        alerts = Alert.objects.filter(user__in=self.people, episode_uid__in=list(self.written))
+        return [(a, e) for a, e in alerts.values_list("uid", "episode_uid") if a in self.arrived and e]
+
+
+def urgent_people_create(push: WebPushService) -> list[User]:
+    """People apart from the crowd (not in the plan), each with a Web Push device on the loopback service."""
+    people = []
+    for i in range(URGENT_PEOPLE):
+        user = user_register(email=f"urgent{i}{seed.DOMAIN}", password=secrets.token_urlsafe(16),
+                             timezone="Europe/Berlin", default_reminders=False)  # fmt: skip
+        endpoint, keys = _subscribe(push)
+        device_register(user=user, data={"platform": "webpush", "token": endpoint, "keys": keys, "label": "phone"})
+        people.append(user)
+    return people
+
+
 # --- main ----------------------------------------------------------------------------------------------------
 
 
@@ -336,10 +438,15 @@ def main() -> int:
     ap.add_argument("--gunicorn-args", default="", help="extra gunicorn options (GUNICORN_CMD_ARGS)")
     ap.add_argument("--worker-nice", type=int, default=0, help="niceness of the Celery worker (0: as web)")
     ap.add_argument("--drain-timeout", type=float, default=240.0)
+    ap.add_argument("--urgent-every", type=float, default=10.0, help="seconds between urgent episodes (0: none)")
     ap.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     ap.add_argument("--profile", action="store_true", help="profile the hottest endpoint even if every target passes")
     ap.add_argument("--keep", action="store_true", help="leave the seeded data in diary_loadbench")
+    ap.add_argument("--quick", action="store_true", help="a short run that only shows the script works (CI)")
     args = ap.parse_args()
+    if args.quick:
+        args.duration, args.rate, args.people, args.urgent_every = 20.0, 10.0, 40, 4.0
+        args.drain_timeout, args.check = 120.0, False
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the stack on a plain kill too
 
     per_hour = args.people * mix.requests_per_person_hour()
@@ -355,22 +462,24 @@ def main() -> int:
     push.start()
     env = {**STACK_ENV, "GUNICORN_CMD_ARGS": args.gunicorn_args}
     stack = Stack(database_url=DATABASE_URL, redis_url=REDIS_URL, web_workers=args.web_workers, env=env,
-                  logdir=ROOT / "var" / "load" / time.strftime("%Y%m%d-%H%M%S"))  # fmt: skip
+                  worker_queues=GENERAL_QUEUES, urgent_queues=[URGENT_QUEUE], logdir=ROOT / "var" / "load" / time.strftime("%Y%m%d-%H%M%S"))  # fmt: skip
     ctx: dict[str, Any] = {"machine": machine(), "speed": speed, "people": args.people, "clinicians": clinicians}
     sampler: Sampler | None = None
+    probe: UrgentProbe | None = None
     try:
         stack.start()
-        assert stack.web and stack.worker and stack.beat
+        assert stack.web and stack.worker and stack.urgent and stack.beat
         if args.worker_nice:  # background work yields the CPU to requests (pool children share the group)
             os.setpriority(os.PRIO_PGRP, stack.worker.popen.pid, args.worker_nice)
-        groups = {"gunicorn (web)": stack.web.popen.pid, "Celery worker": stack.worker.popen.pid,
-                  "Celery beat": stack.beat.popen.pid}  # fmt: skip
+        groups = {"gunicorn (web)": stack.web.popen.pid, "Celery worker (general)": stack.worker.popen.pid,
+                  "Celery worker (alerts only)": stack.urgent.popen.pid, "Celery beat": stack.beat.popen.pid}  # fmt: skip
         ctx["stack_line"] = (f"stack: gunicorn {args.web_workers} workers {args.gunicorn_args or '(sync)'}, Celery "
-                             f"worker prefork {stack.worker_concurrency} at nice {args.worker_nice}, beat; "
-                             f"logs in {stack.logdir.relative_to(ROOT)}")  # fmt: skip
+                             f"workers: alerts only prefork 2, the rest prefork {stack.worker_concurrency} at nice "
+                             f"{args.worker_nice}, beat; logs in {stack.logdir.relative_to(ROOT)}")  # fmt: skip
         sampler = Sampler(groups)
         sampler.start()
         seeded = seed_all(args, push, speed)
+        urgent_people = urgent_people_create(push) if args.urgent_every > 0 else []
         plan_path = stack.logdir / "plan.json"
         wait_for_snapshots(len(seeded["people"]))
         if wait_drained(sampler, args.drain_timeout) is None:
@@ -383,7 +492,14 @@ def main() -> int:
         ctx["warmup"] = 10 + plan["person_pacing_s"] + 5  # spawning, then every person's first action
         print(f"running: {args.people} people + {clinicians} clinicians at {speed:.1f}x for "
               f"{ctx['warmup'] + args.duration:.0f} s ...", flush=True)  # fmt: skip
+        if urgent_people:  # during the measured window only
+            begin = time.time() + ctx["warmup"]
+            probe = UrgentProbe(stack.port, push, urgent_people, args.urgent_every, begin, begin + args.duration)
+            probe.start()
         samples = run_locust(stack, plan_path, plan, ctx["warmup"] + args.duration + 3, groups)
+        if probe is not None:
+            latencies, lost = probe.latencies()
+            ctx["urgent"] = {"latencies": latencies, "lost": lost, "errors": probe.errors, "every": args.urgent_every}
         ctx["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
         first = min(s[0] for s in samples)
         ctx["window"] = (first + ctx["warmup"], first + ctx["warmup"] + args.duration)
@@ -396,8 +512,9 @@ def main() -> int:
         if not ok or args.profile:
             lines += ["", *profile(hottest, plan)]
     finally:
-        if sampler is not None:
-            sampler.done.set()
+        for thread in (sampler, probe):
+            if thread is not None:
+                thread.done.set()
         stack.stop()
         push.stop()
         if not args.keep:

@@ -16,7 +16,11 @@ from bench import loadmix as mix
 
 P99_LIMIT_MS = 100.0
 WINDOW_S = 30
-QUEUE_KEYS = ("celery", "unacked", "outbox", "pushes", "insights_due")
+URGENT_P95_S = 2.0
+QUEUE_NAMES = {"alerts": "Celery queue alerts (Redis LLEN)", "periodic": "Celery queue periodic",
+               "celery": "Celery queue celery (default)", "batch": "Celery queue batch",
+               "unacked": "Celery reserved, unacked", "outbox": "outbox intents pending",
+               "pushes": "push deliveries pending", "insights_due": "insights refreshes due"}  # fmt: skip
 
 
 def pct(values: list[float], q: float) -> float:
@@ -70,7 +74,7 @@ def report(args: argparse.Namespace, ctx: dict[str, Any]) -> tuple[list[str], bo
     n_err = sum(errors.values())
     lines.append(f"errors: {n_err} of {total:,} requests in the whole run ({n_err / max(total, 1):.3%})")
     lines += [f"  {n} x {k}" for k, n in sorted(error_kinds.items(), key=lambda kv: -kv[1])[:8]]
-    lines += ["", *queue_lines(ctx), "", *cpu_lines(ctx, len(in_window), args.rate)]
+    lines += ["", *urgent_lines(ctx), "", *queue_lines(ctx), "", *cpu_lines(ctx, len(in_window), args.rate)]
     slow = {n: pct(sorted(by_name[n]), 0.99) for n in mix.WRITES_AND_SYNC if by_name.get(n)}
     worst = max(slow, key=lambda n: slow[n]) if slow else mix.PUSH
     targets = [
@@ -84,6 +88,12 @@ def report(args: argparse.Namespace, ctx: dict[str, Any]) -> tuple[list[str], bo
         ("queues drained after the run", ctx["drained_s"] is not None,
          f"in {ctx['drained_s']:.0f} s" if ctx["drained_s"] is not None else "not within the drain timeout"),
     ]  # fmt: skip
+    if "urgent" in ctx:
+        latencies, lost = ctx["urgent"]["latencies"], ctx["urgent"]["lost"]
+        p95 = pct(latencies, 0.95)
+        targets.append((f"urgent alerts under the load: write -> push p95 < {URGENT_P95_S:g} s, none lost",
+                        bool(latencies) and p95 < URGENT_P95_S and not lost and not ctx["urgent"]["errors"],
+                        f"p95 {p95 * 1000:.0f} ms of {len(latencies)}, {lost} lost"))  # fmt: skip
     lines.append("")
     lines += [f"target: {what}: {'PASS' if ok else 'FAIL'} ({detail})" for what, ok, detail in targets]
     all_ok = all(ok for _, ok, _ in targets)
@@ -94,19 +104,33 @@ def report(args: argparse.Namespace, ctx: dict[str, Any]) -> tuple[list[str], bo
 def queue_lines(ctx: dict[str, Any]) -> list[str]:
     t0, t1 = ctx["window"]
     rows = ctx["queues"]
-    during = [r for t, r in rows if t0 <= t < t1] or [dict.fromkeys(QUEUE_KEYS, 0)]
+    during = [r for t, r in rows if t0 <= t < t1] or [dict.fromkeys(QUEUE_NAMES, 0)]
     at_end = min(rows, key=lambda tr: abs(tr[0] - t1))[1] if rows else {}
-    names = {"celery": "Celery queue (Redis LLEN celery)", "unacked": "Celery reserved, unacked",
-             "outbox": "outbox intents pending", "pushes": "push deliveries pending",
-             "insights_due": "insights refreshes due"}  # fmt: skip
     out = ["queues, sampled every second during the measured window: max / mean / at the end of the load"]
-    for key, label in names.items():
-        values = [r[key] for r in during]
+    for key, label in QUEUE_NAMES.items():
+        values = [r.get(key, 0) for r in during]
         out.append(f"  {label:<36} {max(values):>6} {statistics.mean(values):>8.1f} {at_end.get(key, 0):>6}")
     drained = ctx["drained_s"]
     when = f"after {drained:.0f} s" if drained is not None else "NOT within the timeout"
     out.append(f"  all queues at 0: {when} "
                "once the load stopped (insights are debounced a minute, beat claims them every 30 s)")  # fmt: skip
+    return out
+
+
+def urgent_lines(ctx: dict[str, Any]) -> list[str]:
+    """The red-flag episodes posted beside the crowd: write answered -> push decrypted."""
+    if "urgent" not in ctx:
+        return ["urgent alerts: not measured (--urgent-every 0)"]
+    u = ctx["urgent"]
+    v = u["latencies"]
+    out = [f"urgent alerts under the load (a breathing_difficulty episode every {u['every']:g} s over HTTP, "
+           "write answered -> push decrypted at the loopback service):"]  # fmt: skip
+    if v:
+        out.append(f"  {len(v)} pushed, {u['lost']} lost: p50 {pct(v, 0.5) * 1000:.0f} ms, p95 {pct(v, 0.95) * 1000:.0f} ms, "
+                   f"max {v[-1] * 1000:.0f} ms (target p95 < {URGENT_P95_S:g} s)")  # fmt: skip
+    else:
+        out.append(f"  none pushed ({u['lost']} lost)")
+    out += [f"  write refused: {e}" for e in u["errors"][:5]]
     return out
 
 

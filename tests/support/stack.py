@@ -32,6 +32,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -106,12 +107,17 @@ class Stack:
         port: int = 0,  # 0: pick a free port
         web_workers: int = 4,
         worker_concurrency: int = 2,
+        # As docker-compose.yml: an alerts-only worker (``urgent_queues``) beside the general one
+        # (``worker_queues``); empty: one worker consuming every queue.
+        worker_queues: Sequence[str] = (),
+        urgent_queues: Sequence[str] = (),
         env: dict[str, str] | None = None,  # extra environment (e.g. VAPID keys, PUSH_ALLOW_LOOPBACK_ENDPOINTS)
         logdir: Path | None = None,
     ) -> None:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.web_workers, self.worker_concurrency = web_workers, worker_concurrency
+        self.worker_queues, self.urgent_queues = list(worker_queues), list(urgent_queues)
         self.logdir = Path(logdir) if logdir is not None else Path(tempfile.mkdtemp(prefix="diary-stack-"))
         self.logdir.mkdir(parents=True, exist_ok=True)
         self.env: dict[str, str] = {
@@ -140,6 +146,7 @@ class Stack:
             self.env["EMAIL_URL"] = self.smtp.url
         self.web: _Proc | None = None
         self.worker: _Proc | None = None
+        self.urgent: _Proc | None = None  # the alerts-only worker (urgent_worker=True)
         self.beat: _Proc | None = None
         atexit.register(self.stop)
 
@@ -171,9 +178,10 @@ class Stack:
         """Everything: beat first (no new work), then web, then the worker. Idempotent."""
         self.stop_beat()
         self.stop_web()
-        if self.worker is not None:
-            self.worker.stop()
-            self.worker = None
+        for proc in (self.worker, self.urgent):
+            if proc is not None:
+                proc.stop()
+        self.worker = self.urgent = None
         if self.smtp is not None:
             self.smtp.stop()
 
@@ -215,26 +223,34 @@ class Stack:
     # --- worker -------------------------------------------------------------------------------
 
     def start_worker(self) -> None:
-        """Start a prefork worker and wait until it consumes (it answers ``celery inspect ping``)."""
+        """Start a prefork worker and wait until it consumes (it answers ``celery inspect ping``). With
+        ``urgent_queues``, as docker-compose.yml: a worker consuming only those (``self.urgent``, prefork 2)
+        starts beside it, unless it runs already."""
         if self.worker is not None and self.worker.alive:
             raise RuntimeError("the worker is already running")
         if self.worker is not None:  # killed earlier: reap what is left of its group
             self.worker.stop()
-        node = f"stack{self.port}@{socket.gethostname()}"
-        cmd = [PYTHON, "-m", "celery", "-A", "backend", "worker", "-l", "INFO", "-P", "prefork",
-               "--concurrency", str(self.worker_concurrency), "-n", node]  # fmt: skip
-        self.worker = _Proc("worker", cmd, self.env, self.logdir / "worker.log")
+        queues = ["-Q", ",".join(self.worker_queues)] if self.worker_queues else []
+        if self.urgent_queues and (self.urgent is None or not self.urgent.alive):
+            options = ["-Q", ",".join(self.urgent_queues), "--concurrency", "2"]
+            self.urgent = self._worker("urgent", options, "worker-alerts.log")
+        self.worker = self._worker("stack", [*queues, "--concurrency", str(self.worker_concurrency)], "worker.log")
+
+    def _worker(self, prefix: str, options: list[str], log: str) -> _Proc:
+        node = f"{prefix}{self.port}@{socket.gethostname()}"
+        cmd = [PYTHON, "-m", "celery", "-A", "backend", "worker", "-l", "INFO", "-P", "prefork", *options, "-n", node]
+        proc = _Proc("worker", cmd, self.env, self.logdir / log)
         # Ready = it answers a ping over the broker (its "ready." log line depends on the log level).
         control = Celery(broker=self.env["CELERY_BROKER_URL"]).control
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
-            if not self.worker.alive:
-                raise self.worker.fail("exited at start-up")
+            if not proc.alive:
+                raise proc.fail("exited at start-up")
             with contextlib.suppress(Exception):  # the broker may refuse while the worker connects
                 if control.ping(destination=[node], timeout=0.5):
-                    return
+                    return proc
             time.sleep(0.2)
-        raise self.worker.fail(f"no answer to a ping within {READY_TIMEOUT_S:g} s")
+        raise proc.fail(f"no answer to a ping within {READY_TIMEOUT_S:g} s")
 
     def kill_worker(self, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to the worker's whole process group (the pool children too). For SIGKILL,
