@@ -23,12 +23,13 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_server(port: int, *options: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(port: int, *options: str, log: Path | None = None) -> tuple[subprocess.Popen[bytes], int]:
     """gunicorn with one worker and ``options`` (worker class, timeouts); returns the master process and
-    the worker's pid once the port answers."""
+    the worker's pid once the port answers. ``log``: the server's output goes to that file, not the terminal."""
     cmd = [str(ROOT / ".venv/bin/gunicorn"), "backend.wsgi", "-w", "1", *options, "-b", f"127.0.0.1:{port}",
            "--log-level", "warning"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = None if log is None else log.open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=out)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         workers = children(proc.pid)

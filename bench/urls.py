@@ -11,6 +11,8 @@ __all__ = ["handler404", "handler500", "urlpatterns"]
 
 urlpatterns = [
     *app_urlpatterns,
+    path("bench/plain/ok", views.plain_ok, name="bench-plain-ok"),
+    path("bench/drf/ok", views.TrivialApi.as_view(), name="bench-drf-ok"),
     path("bench/plain/episodes", views.plain_episodes, name="bench-plain-episodes"),
     path("bench/plain/episodes-orm", views.plain_create_orm, name="bench-plain-create-orm"),
 ]

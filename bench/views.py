@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from diary.accounts.models import User
@@ -49,6 +51,19 @@ def _body(request: HttpRequest) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def plain_ok(request: HttpRequest) -> JsonResponse:
+    """The fixed-cost floor: a Django view through the full middleware, no auth, no database."""
+    return JsonResponse({"ok": True})
+
+
+class TrivialApi(APIView):
+    """The same answer through DRF with the API's defaults: JWT auth (with the epoch check), the
+    person throttle, IsAuthenticated, content negotiation and the renderer. What every API request pays."""
+
+    def get(self, request: Request) -> Response:
+        return Response({"ok": True})
 
 
 @csrf_exempt

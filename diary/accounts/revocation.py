@@ -23,12 +23,16 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework import exceptions
+from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
+from diary.accounts import account_cache
+from diary.accounts.account_cache import account_changed
 from diary.accounts.models import User
+from diary.accounts.throttles import person_gate
 
 EPOCH = "epoch"
 REVOKED = _("This token was signed out (logout, new password or reset): sign in again.")
@@ -49,10 +53,41 @@ def user_end_tokens(*, user_id: int) -> None:
     """Bump the account's epoch: every access and refresh token made so far is refused from now on.
     One atomic UPDATE, so two concurrent bumps never lose one."""
     User.objects.filter(pk=user_id).update(token_epoch=F("token_epoch") + 1)
+    account_changed(user_id)  # an UPDATE sends no signal: every process's copy is stale now
 
 
 class EpochJWTAuthentication(JWTAuthentication):
-    """SimpleJWT's bearer authentication plus the epoch check, on the user row it loads anyway."""
+    """SimpleJWT's bearer authentication plus the epoch check, without a query when it can: the
+    person's rate-limit count and the account's change stamp are one Redis round trip (throttles.py
+    ``person_gate``), and the user row comes from this process's copy while that stamp is unchanged
+    (account_cache.py); otherwise from the database, as SimpleJWT reads it."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Token] | None:
+        header = self.get_header(request)
+        if header is None:
+            return None
+        raw_token = self.get_raw_token(header)
+        if raw_token is None:
+            return None
+        token = self.get_validated_token(raw_token)
+        claim = token.get(api_settings.USER_ID_CLAIM)  # SimpleJWT writes the id as a string
+        if not (isinstance(claim, str) and claim.isdigit()):
+            return self.get_user(token), token
+        user_id = int(claim)
+        (stamp,), take_back = person_gate(request, user_id, [account_cache.stamp_key(user_id)])
+        try:
+            user = account_cache.cached_user(user_id, stamp)
+            if user is None:
+                user = self.get_user(token)
+                account_cache.keep(user, stamp)
+            elif api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+                raise exceptions.AuthenticationFailed(_("User is inactive"), code="user_inactive")
+            if not token_is_current(token, user):
+                raise exceptions.AuthenticationFailed(REVOKED, code="token_revoked")
+        except exceptions.AuthenticationFailed:
+            take_back()
+            raise
+        return user, token
 
     def get_user(self, validated_token: Token) -> Any:
         user = super().get_user(validated_token)
