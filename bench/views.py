@@ -1,8 +1,8 @@
 """Plain Django views doing what the DRF episode collection does, without DRF's view machinery.
 
-Same work, same output: the user comes from the same JWT Bearer header (simplejwt's
-``JWTAuthentication().authenticate`` on a DRF ``Request`` wrapper: one user query, as on the DRF
-side), the same clinician refusal, the same selector and ordering, and rows rendered by the same
+Same work, same output: the user comes from the same JWT Bearer header (the API's own
+``EpochJWTAuthentication().authenticate`` on a DRF ``Request`` wrapper: the account's change stamp from
+Redis and the process's copy of the row, as on the DRF side), the same clinician refusal, the same selector and ordering, and rows rendered by the same
 ``diary.episodes.render.episode_to_rest``. What is left out is what is being measured: APIView
 dispatch, content negotiation, permission classes, the django-filter backend, cursor pagination
 and the renderer.
@@ -22,9 +22,9 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from diary.accounts.models import User
+from diary.accounts.revocation import EpochJWTAuthentication
 from diary.core.errors import Conflict, DomainValidationError
 from diary.episodes import selectors, services
 from diary.episodes.models import Episode
@@ -32,7 +32,7 @@ from diary.episodes.render import episode_to_rest
 from diary.sync.sequence import sequence_claim
 
 PAGE_SIZE = 50
-_JWT = JWTAuthentication()
+_JWT = EpochJWTAuthentication()
 
 
 def _user(request: HttpRequest) -> User | None:
