@@ -40,15 +40,28 @@ class Formatter(JsonFormatter):
         return dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds")
 
 
+# A doctor link's path holds its token, the link's only credential (diary/reports/link_web.py).
+_SECRET_PATH = re.compile(r"/r/[^/\s]+")
+
+
+def redact_path(path: str) -> str:
+    """A path fit for a log line: a doctor link's token replaced."""
+    return _SECRET_PATH.sub("/r/<token>", path)
+
+
 class RequestFilter(logging.Filter):
     """Replace a record's ``request`` (Django adds it to request and security records) with its
-    method and path: its repr would print the query string, which may carry a filter on symptoms."""
+    method and path: its repr would print the query string, which may carry a filter on symptoms.
+    A doctor link's token leaves no line, in the path or in the message ("Not Found: /r/...")."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         request = record.__dict__.pop("request", None)
         if request is not None:
             record.method = getattr(request, "method", None)
-            record.path = getattr(request, "path", None)
+            path = getattr(request, "path", None)
+            record.path = redact_path(path) if isinstance(path, str) else path
+            if isinstance(record.args, tuple):
+                record.args = tuple(redact_path(a) if isinstance(a, str) else a for a in record.args)
         return True
 
 
@@ -79,7 +92,7 @@ class RequestLogMiddleware:
             extra={
                 "method": request.method,
                 "view": match.view_name if match else None,
-                "path": request.path if match is None else None,  # unmatched: the path is the clue
+                "path": redact_path(request.path) if match is None else None,  # unmatched: the path is the clue
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "user_id": _user_id(request),

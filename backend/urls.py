@@ -7,6 +7,7 @@ from backend import health, views
 from diary.accounts import web as accounts_web
 from diary.accounts.signin_limits import SigninView
 from diary.clinician import web as clinician_web
+from diary.reports import link_web
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -26,6 +27,9 @@ urlpatterns = [
     re_path(
         r"^clinician/patients/(?P<pid>[A-Za-z0-9_-]+)/report\.pdf$", clinician_web.patient_pdf, name="clinician-pdf"
     ),
+    # A doctor link (the token is its only credential: never logged, see backend/logs.py).
+    re_path(r"^r/(?P<token>[A-Za-z0-9_-]{1,100})/$", link_web.link_page, name="report-link"),
+    re_path(r"^r/(?P<token>[A-Za-z0-9_-]{1,100})/report\.pdf$", link_web.link_pdf, name="report-link-pdf"),
 ]
 
 handler400 = "backend.views.bad_request"

@@ -5,11 +5,12 @@ from diary.checkins.models import CheckIn, WaterIntake
 from diary.episodes.models import Episode
 from diary.outbox.models import OutboxEvent
 from diary.patterns.models import InsightsDue, InsightSnapshot
+from diary.reports.models import ReportLink, ReportLinkView
 from diary.sharing.models import AccessLog, Share
 from diary.sync.models import SyncState
 
 __all__ = [
     "AccessLog",
-    "Alert", "CheckIn", "Episode", "InsightSnapshot", "InsightsDue", "OutboxEvent", "Share", "SyncState", "ThresholdChange", "ThresholdOverride",
-    "WaterIntake",
+    "Alert", "CheckIn", "Episode", "InsightSnapshot", "InsightsDue", "OutboxEvent", "ReportLink", "ReportLinkView",
+    "Share", "SyncState", "ThresholdChange", "ThresholdOverride", "WaterIntake",
 ]  # fmt: skip

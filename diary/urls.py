@@ -11,6 +11,7 @@ from diary.episodes import api as episodes
 from diary.notifications import api as notifications
 from diary.patterns import api as patterns
 from diary.reports import api as reports
+from diary.reports import links_api as report_links
 from diary.sharing import api as sharing
 from diary.sync import api as sync
 from reminders import api as reminders
@@ -63,6 +64,9 @@ urlpatterns = [
     ),
     p(f"clinician/patients/{_PID}/thresholds", alerts.ClinicianThresholdsApi.as_view(), "clinician-thresholds"),
     p("me/export", reports.MyExportApi.as_view(), "me-export"),
+    p(r"me/report\.pdf", report_links.MyReportPdfApi.as_view(), "me-report-pdf"),
+    p("me/report-links", report_links.ReportLinkCollectionApi.as_view(), "me-report-links"),
+    p(f"me/report-links/{_UID}", report_links.ReportLinkDetailApi.as_view(), "me-report-link"),
     p(r"me/export/episodes\.csv", reports.MyEpisodesCsvApi.as_view(), "me-export-episodes-csv"),
     p(r"me/export/checkins\.csv", reports.MyCheckinsCsvApi.as_view(), "me-export-checkins-csv"),
     p("me/export/fhir", reports.MyFhirApi.as_view(), "me-export-fhir"),

@@ -213,6 +213,8 @@ REST_FRAMEWORK = {
         "auth_burst": cfg.env.str("THROTTLE_AUTH_BURST", default="5/sec"),
         "redeem": cfg.env.str("THROTTLE_REDEEM", default="30/hour"),  # per address (a clinic shares one)
         "redeem_user": cfg.env.str("THROTTLE_REDEEM_USER", default="10/hour"),  # per clinician account
+        # per address, every request to a doctor link (valid or not): a doctor opens its page and PDF
+        "report_link": cfg.env.str("THROTTLE_REPORT_LINK", default="60/hour"),
         # Failed sign-ins per account (web, admin and API token), whatever the address; both must hold:
         # a few tries an hour, then a longer cool-off for a day (diary/accounts/signin_limits.py).
         "signin_account": cfg.env.str("THROTTLE_SIGNIN_ACCOUNT", default="10/hour"),

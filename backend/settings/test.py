@@ -14,6 +14,7 @@ REST_FRAMEWORK = {
         "auth_burst": "1000/sec",
         "redeem": "1000/min",
         "redeem_user": "1000/min",
+        "report_link": REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["report_link"],  # type: ignore[index]  # production's
         "signin_account": "1000/hour",
         "signin_account_day": "1000/day",
     },

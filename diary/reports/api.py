@@ -107,7 +107,7 @@ class MyExportApi(FileApi):
         responses=file_responses(
             ZIP, OpenApiTypes.BINARY,
             "a zip: diary.json (every record of yours: profile and settings, episodes, check-ins, water, "
-            "reminders, notifications, alerts, thresholds, shares, access log, "
+            "reminders, notifications, alerts, thresholds, shares, access log, doctor links and their views, "
             "pattern analyses, devices without their secrets), episodes.csv, checkins.csv, diary.fhir.json",
         ),
         summary="Everything you keep here, as one zip",

@@ -3,7 +3,7 @@
 ``diary.json`` holds every record of theirs, one section per table, each row as the API renders it
 (notes included: it is their own data); ``episodes.csv`` and ``checkins.csv`` are the CSV exports and
 ``diary.fhir.json`` the FHIR bundle. Secrets never leave: no password hash, no push token or Web Push
-keys, no authenticator key, no sign-in tokens, no sharing code (only its existence).
+keys, no authenticator key, no sign-in tokens, no sharing code or doctor link (only that they exist).
 
 ``SECTIONS`` names the table behind each section and ``NOT_EXPORTED`` every other table with a row of
 the person and why it stays: the test walks every table that references a user and fails when a new
@@ -35,6 +35,7 @@ from diary.notifications.render import device_to_rest, notification_to_rest
 from diary.patterns.models import InsightSnapshot
 from diary.reports.csv_export import checkins_csv, episodes_csv
 from diary.reports.fhir_export import bundle_json, diary_bundle
+from diary.reports.models import ReportLink, ReportLinkView
 from diary.sharing.api import share_to_rest
 from diary.sharing.models import AccessLog, Share
 from reminders.models import ReminderRule
@@ -127,6 +128,18 @@ def _emails(user: User) -> list[dict[str, Any]]:
     return [{"about": m.key.split(":", 2)[0], "status": m.status, "sent_at": _iso(m.sent_at)} for m in rows]
 
 
+def _report_links(user: User) -> list[dict[str, Any]]:
+    rows = ReportLink.objects.filter(patient_id=user.pk).order_by("created_at", "pk")
+    return [{"id": x.uid, "from": _iso(x.period_start), "to": _iso(x.period_end), "last_days": x.last_days,
+             "notes": x.notes, "created_at": _iso(x.created_at), "expires_at": _iso(x.expires_at),
+             "revoked_at": _iso(x.revoked_at)} for x in rows]  # fmt: skip
+
+
+def _report_link_views(user: User) -> list[dict[str, Any]]:
+    rows = ReportLinkView.objects.filter(patient_id=user.pk).select_related("link").order_by("at", "pk")
+    return [{"link_id": v.link.uid, "what": v.what, "at": _iso(v.at)} for v in rows]
+
+
 # section -> (the table its rows come from, how to read them)
 SECTIONS: dict[str, tuple[str, Callable[[User], list[dict[str, Any]]]]] = {
     "episodes": ("diary_episode", _episodes),
@@ -139,6 +152,8 @@ SECTIONS: dict[str, tuple[str, Callable[[User], list[dict[str, Any]]]]] = {
     "threshold_changes": ("diary_alert_threshold_change", _threshold_changes),
     "shares": ("diary_share", _shares),
     "access_log": ("diary_share_access_log", _access_log),
+    "report_links": ("diary_report_link", _report_links),
+    "report_link_views": ("diary_report_link_view", _report_link_views),
     "insights": ("diary_insight_snapshot", _insights),
     "devices": ("reminders_device", _devices),
     "emails": ("notifications_sentmail", _emails),
@@ -161,7 +176,8 @@ _README = """Your spasm diary export ({when}).
 
 diary.json       every record of yours: profile and settings, episodes, check-ins, water, reminders,
                  notifications, alerts, thresholds your clinicians set, shares, who read your diary
-                 (access log), pattern analyses, devices (without their push tokens) and emails sent.
+                 (access log), doctor links and their views, pattern analyses, devices (without their
+                 push tokens) and emails sent.
 episodes.csv     your episodes, one row each (opens in a spreadsheet).
 checkins.csv     your daily check-ins, one row each.
 diary.fhir.json  your diary as a FHIR R4 Bundle, for health record systems.

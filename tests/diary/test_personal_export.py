@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.db import models
+from django.test import Client
 from fhir.resources.R4B.bundle import Bundle
 from rest_framework.test import APIClient
 
@@ -20,6 +21,7 @@ from diary.alerts.models import ThresholdChange
 from diary.checkins.models import CheckIn
 from diary.episodes.models import Episode
 from diary.notifications.models import Device, Notification, SentMail
+from diary.reports.models import ReportLink
 from diary.reports.personal_export import NOT_EXPORTED, SECTIONS
 from tests.conftest import assert_error, client_for, episode_body, run_outbox
 from tests.diary.test_exports import CLINICIAN, full_diary, shared
@@ -50,19 +52,23 @@ def _unzip(response: Any) -> dict[str, bytes]:
 
 
 def _everything(person: User, clinician: User, mark: str) -> str:
-    """full_diary, plus the rows it does not make: an email sent, a threshold change, Web Push keys."""
-    pid = full_diary(person, clinician)
+    """full_diary, plus the rows it does not make (an email sent, a threshold change, Web Push keys, a
+    doctor link opened once); returns the link's token."""
+    full_diary(person, clinician)
     client_for(person).post("/api/v1/episodes", episode_body(notes=f"{mark} episode words"), format="json")
     SentMail.objects.create(key=f"alert.contact:{mark}:abc", user=person, message_id=f"<{mark}@x>")
     ThresholdChange.objects.create(patient=person, clinician=clinician, name="pain_high", old_value=8, new_value=7,
                                    revision=1)  # fmt: skip
     Device.objects.filter(user=person).update(keys={"p256dh": "p256dh-secret-of-owner", "auth": "auth-secret"})
     run_outbox()  # the pain-9 episode's alert
-    return pid
+    made = client_for(person).post("/api/v1/me/report-links", {"days": 3}, format="json").json()
+    token = made["url"].split("/r/", 1)[1].rstrip("/")
+    assert Client().get(f"/r/{token}/").status_code == 200  # a doctor opened it once
+    return token
 
 
 def test_every_record_of_mine_is_in_the_zip_and_no_secret(owner: User, clinician: User) -> None:
-    _everything(owner, clinician, "mine")
+    token = _everything(owner, clinician, "mine")
     files = _unzip(client_for(owner).get(EXPORT))
     assert set(files) == {"README.txt", "diary.json", "episodes.csv", "checkins.csv", "diary.fhir.json"}
     data = json.loads(files["diary.json"])
@@ -90,7 +96,7 @@ def test_every_record_of_mine_is_in_the_zip_and_no_secret(owner: User, clinician
     observations = [e for e in bundle.entry or [] if type(e.resource).__name__ == "Observation"]
     assert len(observations) > len(episodes)
     blob = b"".join(files.values())
-    for secret in (*SECRETS, b"auth-secret", owner.password.encode()):
+    for secret in (*SECRETS, b"auth-secret", owner.password.encode(), token):
         assert (secret.encode() if isinstance(secret, str) else secret) not in blob, secret
     assert all("token" not in d and "keys" not in d for d in data["devices"])
 
@@ -105,6 +111,7 @@ def test_nothing_of_anybody_else_is_in_my_zip(owner: User, other: User, clinicia
         mine = set(model.objects.filter(user=owner).values_list("uid", flat=True))
         theirs += [uid for uid in model.objects.filter(user=other).values_list("uid", flat=True) if uid not in mine]
     theirs += list(other.shares_given.values_list("uid", flat=True))
+    theirs += list(ReportLink.objects.filter(patient=other).values_list("uid", flat=True))
     files = _unzip(client_for(owner).get(EXPORT))
     for name, body in files.items():
         for value in theirs:
