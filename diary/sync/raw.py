@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from django.db.models import BigIntegerField, Func, TextField
+from django.db.models import BigIntegerField, CharField, F, Func, TextField, Value
 from django.db.models.functions import Cast
 
 from diary.core import fields as f
@@ -61,20 +61,43 @@ class EpochMs(Func):
     output_field = BigIntegerField()
 
 
+def _compact_list(text: str | None) -> str:
+    """PostgreSQL's text of a JSON array (``["a", "b"]``, ``[0, 1]``) as ``_code_list`` writes it
+    (``["a","b"]``), without parsing it when that is provably the same: no escapes, and every ``", "``
+    replaced was a separator (one fewer than the strings) with none left over. Anything else is parsed."""
+    if text is None:
+        return "[]"
+    if "\\" not in text:
+        if '"' not in text:
+            return text.replace(", ", ",")  # numbers only
+        compact = text.replace('", "', '","')
+        strings = text.count('"') // 2
+        if len(text) - len(compact) == max(strings - 1, 0) and ", " not in compact:
+            return compact
+    return _code_list_text(text)
+
+
+def _to_char(spec_field: f.Field, pattern: str) -> Func:
+    return Func(F(spec_field.model_attr), Value(pattern), function="to_char", output_field=CharField())
+
+
 def _pg_select(spec_field: f.Field) -> Any:
     if isinstance(spec_field, f.Instant):
         return EpochMs(spec_field.model_attr)
     if isinstance(spec_field, (f.CodeList, f.ValueList)):
         return Cast(spec_field.model_attr, TextField())  # JSON text: skips JSONField's json.loads per value
+    if isinstance(spec_field, f.LocalDate):
+        return _to_char(spec_field, "YYYY-MM-DD")
+    if isinstance(spec_field, f.ClockTime):
+        return _to_char(spec_field, "HH24:MI")
     return spec_field.model_attr
 
 
-def _pg_converter(spec_field: f.Field) -> Converter:
-    if isinstance(spec_field, f.Instant):
-        return _identity
+def _pg_converter(spec_field: f.Field) -> Converter | None:
+    """What Python still does to a value PostgreSQL selected (``_pg_select``); None: nothing."""
     if isinstance(spec_field, (f.CodeList, f.ValueList)):
-        return _code_list_text
-    return converter(spec_field)
+        return _compact_list
+    return None
 
 
 Renderer = Callable[[Sequence[Any]], dict[str, Any]]
@@ -89,7 +112,7 @@ class RawRenderer:
         self._pairs = tuple((fl.name, converter(fl)) for fl in table.spec.fields)
         # What a pull selects on PostgreSQL: the database hands over wire-ready instants and JSON text.
         self._pg_columns = ("uid", "seq", "deleted_at", *(_pg_select(fl) for fl in table.spec.fields))
-        self._pg_pairs = tuple((fl.name, _pg_converter(fl)) for fl in table.spec.fields)
+        self._pg_fixes = tuple((fl.name, conv) for fl in table.spec.fields if (conv := _pg_converter(fl)))
 
     def wire(self, vendor: str) -> tuple[tuple[Any, ...], Renderer]:
         """The ``values_list`` arguments for reading raw records on this database, and their renderer."""
@@ -101,7 +124,11 @@ class RawRenderer:
         return self._render(self._pairs, row)
 
     def _pg_record(self, row: Sequence[Any]) -> dict[str, Any]:
-        return self._render(self._pg_pairs, row)
+        out: dict[str, Any] = {"id": row[0]}
+        out.update(zip(self.names, row[3:], strict=True))
+        for name, conv in self._pg_fixes:
+            out[name] = conv(out[name])
+        return out
 
     @staticmethod
     def _render(pairs: tuple[tuple[str, Converter], ...], row: Sequence[Any]) -> dict[str, Any]:
