@@ -18,12 +18,11 @@ from diary.clinician.triage import triage_read
 from diary.core.words import KINDS
 from diary.reports.patient import share_spec
 from diary.reports.pdf import report_pdf
-from diary.reports.report import report_context
+from diary.reports.report import PDF_ROWS, PDF_ROWS_WITH_NOTES, report_context
 from diary.sharing.access import clinician_share
 from diary.sharing.services import share_redeem
 
 View = Callable[..., HttpResponse]
-PDF_ROWS = 25  # the most recent episodes in the PDF (the page lists up to 500)
 
 
 def clinician_page(view: View) -> View:
@@ -104,7 +103,8 @@ def patient(request: HttpRequest, pid: str) -> HttpResponse:
 def patient_pdf(request: HttpRequest, pid: str) -> HttpResponse:
     """The same page as a 1-2 page PDF for a consultation (WeasyPrint)."""
     share = clinician_share(request, pid, "episodes", "pdf")
-    pdf = report_pdf(report_context(share_spec(share, request_user(request), rows=PDF_ROWS)))
+    rows = PDF_ROWS_WITH_NOTES if "notes" in share.scopes else PDF_ROWS
+    pdf = report_pdf(report_context(share_spec(share, request_user(request), rows=rows)))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="diary-{share.uid}.pdf"'
     response["Cache-Control"] = "no-store"

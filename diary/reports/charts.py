@@ -75,9 +75,13 @@ def _x_labels(labels: Sequence[str], left: float, slot: float, y: float) -> list
     """At most about eight labels under the slots, the first and then every k-th, none overlapping."""
     widest = max((_text_width(label) for label in labels), default=0) + 8
     every = max(1, math.ceil(widest / slot)) if slot else 1
-    return [
-        _text(left + (i + 0.5) * slot, y, label, "middle") for i, label in enumerate(labels) if i % every == 0 and label
-    ]
+    out = []
+    for i, label in enumerate(labels):
+        if i % every == 0 and label:
+            half = _text_width(label) / 2
+            x = min(max(left + (i + 0.5) * slot, half), WIDTH - half)  # the ends stay inside the figure
+            out.append(_text(x, y, label, "middle"))
+    return out
 
 
 def _legend(items: Sequence[tuple[str, str]], x: float, y: float) -> list[str]:
@@ -99,7 +103,7 @@ def episodes_over_time(
     step = max(nice_step(top_value), 1.0)
     top = max(step * math.ceil(top_value / step), step)
     left = max(_text_width(_fmt(top)) + 10, 28)
-    plot_top, plot_h, height = 30.0, 120.0, 170.0
+    plot_top, plot_h, height = 28.0, 100.0, 148.0
     right = WIDTH - 6
     slot = (right - left) / max(n, 1)
     body = [_text(0, 12, f"episodes per {unit}")]
@@ -124,7 +128,7 @@ def episodes_over_time(
 def pain_over_time(labels: Sequence[str], pains: Sequence[tuple[int, float, int] | None], *, unit: str) -> str:
     """Pain per bin: the median as a line with dots, the lowest-to-highest range as a band."""
     n = len(labels)
-    left, plot_top, plot_h, height = 28.0, 24.0, 100.0, 146.0
+    left, plot_top, plot_h, height = 28.0, 24.0, 84.0, 130.0
     right = WIDTH - 6
     slot = (right - left) / max(n, 1)
     body = [_text(0, 12, f"pain (0 to 10): {unit}ly median (line) and lowest to highest (band)")]

@@ -34,7 +34,7 @@ from diary.reports import charts
 from diary.reports import summary as s
 from diary.reports.alert_lines import alert_lines
 from diary.reports.insights import period_insights
-from diary.reports.rows import Row, period_rows
+from diary.reports.rows import Details, Row, details, period_rows
 
 SECTIONS = frozenset({"episodes", "checkins", "insights", "alerts", "notes"})
 NOT_A_DIAGNOSIS = "This is not a diagnosis: it is what the diary records, for a conversation with a clinician."
@@ -83,8 +83,15 @@ class ReportSpec:
     links: dict[str, str] = field(default_factory=dict)  # e.g. {"pdf": "report.pdf", "back": "/clinician/"}
 
 
-def person_spec(user: User, *, start: dt.date | None, end: dt.date | None, notes: bool, rows: int = 25) -> ReportSpec:
-    """The person's own report for any doctor: everything they recorded, notes only when asked."""
+PDF_ROWS, PDF_ROWS_WITH_NOTES = 25, 12  # the most recent episodes a PDF lists: 1-2 pages for 90 days
+
+
+def person_spec(
+    user: User, *, start: dt.date | None, end: dt.date | None, notes: bool, rows: int | None = None
+) -> ReportSpec:
+    """The person's own report for any doctor: everything they recorded, notes only when asked. ``rows``:
+    the episodes listed (default: what fits the PDF; a page may list more)."""
+    rows = rows if rows is not None else (PDF_ROWS_WITH_NOTES if notes else PDF_ROWS)
     sections = {"episodes", "checkins", "insights", "alerts"} | ({"notes"} if notes else set())
     return ReportSpec(
         patient=user, title="Report for your doctor", audience="person", reader_tz=user.current_timezone,
@@ -109,7 +116,7 @@ def report_context(spec: ReportSpec) -> dict[str, Any]:
     }  # fmt: skip
     rows: list[Row] = []
     if "episodes" in spec.sections:
-        rows = period_rows(user_id=spec.patient.pk, start=spec.start, end=end, notes="notes" in spec.sections)
+        rows = period_rows(user_id=spec.patient.pk, start=spec.start, end=end)
     first = rows[-1].day if rows else None
     ctx["period"] = _period_words(spec.start or first, end)
     summary: dict[str, Any] = {}
@@ -127,7 +134,13 @@ def report_context(spec: ReportSpec) -> dict[str, Any]:
             if (spec.kind is None or r.kind == spec.kind) and (spec.since is None or r.day >= spec.since)
         ]
         ctx["episode_count"] = len(table)
-        ctx["episodes"] = [_table_row(r, spec.reader_tz) for r in table[: spec.rows]]
+        # The table's clocks are where each episode happened; the patient's own zone is said once in the
+        # header rather than on every row, any other zone on its row.
+        home = spec.patient.current_timezone
+        shown = table[: spec.rows]
+        more = details(user_id=spec.patient.pk, uids=[r.uid for r in shown], notes="notes" in spec.sections)
+        ctx["episodes"] = [_table_row(r, more.get(r.uid), home) for r in shown]
+        ctx["table_zone"] = "your local time" if home == spec.reader_tz else words.zone_name(home)
         ctx["kinds"] = [(k, words.word("kind", k)) for k in words.KINDS]
         ctx["filter"] = {"kind": spec.kind or "", "since": spec.since.isoformat() if spec.since else ""}
     if insights is not None:
@@ -250,14 +263,15 @@ def _charts(rows: Sequence[Row], first: dt.date | None, end: dt.date) -> dict[st
     }
 
 
-def _table_row(r: Row, reader_tz: str) -> dict[str, Any]:
+def _table_row(r: Row, more: Details | None, reader_tz: str) -> dict[str, Any]:
+    more = more or Details([], [], None)
     return {
         "when": words.local_time(r.started_at, r.tz, reader_tz=reader_tz),
         "kind": words.word("kind", r.kind),
         "where": words.where(r.body_location, r.side).removeprefix("the "),
-        "pain": r.pain,
+        "pain": str(r.pain),  # a string: the template would localize a number, at a cost per cell
         "duration": s.duration_text(r.duration_s) if r.duration_s is not None else "ongoing",
-        "symptoms": words.words("symptom", r.symptoms),
-        "triggers": words.words("trigger", r.triggers),
-        "notes": r.notes or "",
+        "symptoms": words.words("symptom", more.symptoms),
+        "triggers": words.words("trigger", more.triggers),
+        "notes": more.notes or "",
     }
