@@ -17,13 +17,12 @@ from diary.core import words
 from diary.reports.models import ReportLink
 from diary.reports.report import person_spec, report_context
 
-PDF_ROWS = 25  # the PDF lists the most recent episodes; the page lists them all
-PAGE_ROWS = 500
+PAGE_ROWS = 500  # the page lists them all; the PDF the most recent that keep it to 1-2 pages (person_spec)
 
 
 def own_report(user: User, start: dt.date, end: dt.date, *, notes: bool) -> dict[str, Any]:
     """The person's own report over their local days ``start``..``end`` (for the PDF)."""
-    return report_context(person_spec(user, start=start, end=end, notes=notes, rows=PDF_ROWS))
+    return report_context(person_spec(user, start=start, end=end, notes=notes))
 
 
 def link_report(
@@ -39,7 +38,7 @@ def link_report(
     patient"), with a link to its PDF and none anywhere else."""
     patient = link.patient
     spec = dataclasses.replace(
-        person_spec(patient, start=start, end=end, notes=link.notes, rows=PDF_ROWS if pdf else PAGE_ROWS),
+        person_spec(patient, start=start, end=end, notes=link.notes, rows=None if pdf else PAGE_ROWS),
         title=patient.display_name or "Diary report",
         audience="clinician",
         subtitle=(
