@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from backend.views import database_unavailable, unavailable
+
 
 class ApiNoStoreMiddleware:
     """Every API answer is somebody's health data (or says whether it exists): no shared proxy or
@@ -52,3 +54,19 @@ class SecurityHeadersMiddleware:
         if request.path.startswith(NO_STORE_PAGES) or request.path.rstrip("/") == "/clinician":
             response["Cache-Control"] = "no-store"
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that fails because the database is unreachable or busy (SQLite's "database is locked"
+    once the busy timeout has passed) answers 503 with Retry-After, with DEBUG on too: handler500
+    (``backend.views.server_error``) maps the same errors, but Django calls it only with DEBUG off and
+    shows its debug page (a 500) otherwise, which is how the embedded default (``dev.py run``) runs."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return unavailable(request) if database_unavailable(exception) else None

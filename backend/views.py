@@ -36,23 +36,28 @@ log = logging.getLogger(__name__)
 DB_RETRY_AFTER_S = 5
 
 
-def _database_unavailable() -> bool:
-    """Is the exception being handled the database being unreachable (down, restarting, a dropped
-    connection) or a transient failure it asks to retry? Those are a 503, not a bug."""
-    exc = sys.exc_info()[1]
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Is this exception the database being unreachable (down, restarting, a dropped connection) or a
+    transient failure it asks to retry (SQLite's "database is locked" after the busy timeout)? Those
+    are a 503, not a bug."""
     return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: JSON for the API, plain text for pages."""
+    log.warning("database unavailable: answered 503 to %s %s", request.method, request.path)
+    body = error_body("unavailable", "The service is briefly unavailable; please retry shortly.")
+    response: HttpResponse = JsonResponse(body, status=503)
+    if not _wants_json(request):
+        response = HttpResponse(body["message"], status=503, content_type="text/plain")
+    response["Retry-After"] = str(DB_RETRY_AFTER_S)
+    return response
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500. Django calls it inside the ``except`` block, so the exception is at hand."""
-    if _database_unavailable():
-        log.warning("database unavailable: answered 503 to %s %s", request.method, request.path)
-        body = error_body("unavailable", "The service is briefly unavailable; please retry shortly.")
-        response: HttpResponse = JsonResponse(body, status=503)
-        if not _wants_json(request):
-            response = HttpResponse(body["message"], status=503, content_type="text/plain")
-        response["Retry-After"] = str(DB_RETRY_AFTER_S)
-        return response
+    if database_unavailable(sys.exc_info()[1]):
+        return unavailable(request)
     if _wants_json(request):
         return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
     return HttpResponse("Something went wrong on our side.", status=500, content_type="text/plain")

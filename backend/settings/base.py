@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "backend.middleware.DatabaseUnavailableMiddleware",  # innermost: a view's database error -> 503
 ]
 
 # Paths answer with and without a trailing slash (mobile clients do not follow redirects with a
@@ -93,7 +94,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
+        "timeout": cfg.integer("SQLITE_TIMEOUT", 30, minimum=1),  # seconds a writer waits for the lock
     }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", cfg.integer("DB_CONN_MAX_AGE", 60, minimum=0))
@@ -306,6 +307,12 @@ SYNC_MAX_RECORDS = cfg.integer("SYNC_MAX_RECORDS", 50_000, minimum=1)
 SYNC_MAX_BODY_BYTES = cfg.integer("SYNC_MAX_BODY_BYTES", 64 * 1024 * 1024, minimum=32 * 1024 * 1024)
 SYNC_TOMBSTONE_DAYS = cfg.integer("SYNC_TOMBSTONE_DAYS", 180, minimum=1)
 SYNC_MAX_PULL_LIMIT = 50_000
+# On SQLite (one writer at a time for the whole file) a push larger than this commits in transactions
+# of at most this many records, each a push of its own (diary/sync/push/service.py), so no other writer
+# waits for the lock longer than one chunk takes (about a second here) instead of the whole push (a
+# 50,000-record push held it past the 30 s busy timeout: "database is locked"). PostgreSQL locks rows
+# and keeps every push one transaction.
+SYNC_SQLITE_PUSH_CHUNK = cfg.integer("SYNC_SQLITE_PUSH_CHUNK", 2_000, minimum=1)
 
 # --- Pattern detection ----------------------------------------------------------------------
 # How much history the analysis reads: up to five years (trigger statistics gain power with every
