@@ -115,8 +115,9 @@ def episodes_over_time(
         for i, v in enumerate(values):
             if v:
                 y0 = plot_top + plot_h - (base[i] + v) / top * plot_h
+                bar = min(slot * 0.8, 48.0)
                 body.append(
-                    f'<rect x="{left + i * slot + slot * 0.1:.1f}" y="{y0:.1f}" width="{slot * 0.8:.1f}" '
+                    f'<rect x="{left + (i + 0.5) * slot - bar / 2:.1f}" y="{y0:.1f}" width="{bar:.1f}" '
                     f'height="{v / top * plot_h:.1f}" fill="{colour}"/>'
                 )
                 base[i] += v

@@ -183,11 +183,16 @@ def _episode_summary(
     last_complete = min(end, today - dt.timedelta(days=1))
     now, before = s.rates(rows, last_day=last_complete, observed_from=first)
     trend = (insights or {}).get("frequency", {}).get("trend", {}).get("status")
-    out["frequency"] = {
-        "now": _per_week(now), "before": _per_week(before),
-        "now_days": f"{now.first.day} {now.first:%b} to {now.last.day} {now.last:%b}",
-        "trend": TREND_WORDS.get(trend, "") if trend else _described(now, before),
-    }  # fmt: skip
+    if now.per_week is None:  # no complete local day since the first entry
+        out["frequency"] = {
+            "early": f"The diary starts {first.day} {first:%b %Y}: too few complete days yet for a weekly rate."
+        }
+    else:
+        out["frequency"] = {
+            "now": _per_week(now), "before": _per_week(before),
+            "now_days": f"{now.first.day} {now.first:%b} to {now.last.day} {now.last:%b}",
+            "trend": TREND_WORDS.get(trend, "") if trend else _described(now, before),
+        }  # fmt: skip
     worst = s.worst_pain(rows)
     median = s.median_pain(rows)
     out["pain"] = {"median": f"{median:g}", "worst": worst.pain if worst else None,
