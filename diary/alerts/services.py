@@ -43,7 +43,8 @@ def alerts_evaluate(*, user_id: int, episode_uids: Iterable[str] = (), now: dt.d
     (or rose in severity). Idempotent: the same episode evaluated twice opens nothing twice."""
     now = now or timezone.now()
     uids = list(dict.fromkeys(episode_uids))
-    with transaction.atomic():
+    # No savepoint when nested: the outbox handler's own block already rolls back on an error.
+    with transaction.atomic(savepoint=False):
         sequence_lock(user_id=user_id)  # lock order: the sequence row first
         user = User.objects.get(pk=user_id)
         if user.is_clinician:
@@ -132,7 +133,7 @@ def _escalate_start(alert: Alert, user: User, now: dt.datetime) -> None:
 
     happened = alert_happened(alert, reader_tz=user.current_timezone)
     body = texts.notification_body(alert.guidance, alert.evidence, happened)
-    notification_notify(user=user, kind="alert", title=alert.title, body=body, alert_id=alert.uid)
+    notification_notify(user=user, kind="alert", title=alert.title, body=body, alert_id=alert.uid, push_here=True)
     if alert.severity in ("high", URGENT):
         outbox_enqueue(user_id=user.pk, topic=ALERT_CLINICIANS, payloads=[{"alert": alert.uid}])
     if alert.severity == URGENT:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from backend.breaker import wake
 from diary.accounts.models import User
 from diary.core.fields import REST
+from diary.notifications.delivery.sending import deliveries_send
 from diary.notifications.models import Device, Notification, PushDelivery
 from diary.notifications.tables import NOTIFICATIONS
 from diary.sync.sequence import new_uid, sequence_claim_many, sequence_lock
@@ -44,7 +45,7 @@ class NewNotification:
     alert_id: str | None = None
 
 
-def notifications_create(*, items: list[NewNotification]) -> list[Notification]:
+def notifications_create(*, items: list[NewNotification], push_here: bool = False) -> list[Notification]:
     """Inbox rows plus their pending pushes, in the caller's transaction; pushes queued after commit.
 
     Callers that already hold some of the people's rows must have locked the people's sequence rows
@@ -55,7 +56,7 @@ def notifications_create(*, items: list[NewNotification]) -> list[Notification]:
     counts: dict[int, int] = defaultdict(int)
     for item in items:
         counts[item.user_id] += 1
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # nested: part of the caller's transaction, no savepoint
         firsts = sequence_claim_many(counts=dict(counts))
         rows = []
         for item in items:
@@ -68,7 +69,7 @@ def notifications_create(*, items: list[NewNotification]) -> list[Notification]:
                 )
             )  # fmt: skip
         made = _insert(rows)
-        deliveries_create(notifications=made)
+        deliveries_create(notifications=made, push_here=push_here)
     return made
 
 
@@ -97,8 +98,9 @@ def _insert(rows: list[Notification]) -> list[Notification]:
     return rows
 
 
-def deliveries_create(*, notifications: list[Notification]) -> list[int]:
-    """One pending push per active device of each notification's person; queued after commit."""
+def deliveries_create(*, notifications: list[Notification], push_here: bool = False) -> list[int]:
+    """One pending push per active device of each notification's person; queued after commit, or
+    with ``push_here`` sent by this process right after commit (see ``_push_here``)."""
     if not notifications:
         return []
     later = timezone.now() + dt.timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
@@ -130,8 +132,25 @@ def deliveries_create(*, notifications: list[Notification]) -> list[int]:
         # An alert's push goes to the urgent queue with the red-flag evaluation that raised it, so
         # it never waits behind a backlog of reminders and insights (ARCHITECTURE.md, Flows 5).
         urgent = any(n.kind == "alert" for n in notifications)
-        transaction.on_commit(lambda: publish_deliveries(ids, urgent=urgent))
+        if push_here:
+            transaction.on_commit(lambda: _push_here(ids))
+        else:
+            transaction.on_commit(lambda: publish_deliveries(ids, urgent=urgent))
     return ids
+
+
+def _push_here(ids: list[int]) -> None:
+    """Send an alert's pushes from the worker that raised it, as soon as the alert has committed:
+    no second trip through the broker and no second task on the red-flag path. Only workers raise
+    alerts (outbox handlers, the ladder), so no request ever waits on a push service here. The rows
+    are committed before this runs: a transient failure backs off on the row (the sweeper retries
+    it), and if this process dies mid-send its lease runs out and the sweeper sends it again. An
+    unexpected error hands the rows to the urgent queue."""
+    try:
+        deliveries_send(ids=ids)
+    except Exception:
+        log.exception("sending %s alert pushes here failed; queued instead", len(ids))
+        publish_deliveries(ids, urgent=True)
 
 
 def publish_deliveries(ids: list[int], *, cooldown: bool = True, urgent: bool = False) -> None:
@@ -145,16 +164,20 @@ def publish_deliveries(ids: list[int], *, cooldown: bool = True, urgent: bool = 
             return
 
 
-def notification_notify(*, user: User, kind: str, title: str, body: str, alert_id: str | None = None) -> Notification:
-    """One notification now (suggestions, shares, alerts): inbox row and pushes."""
-    with transaction.atomic():
+def notification_notify(
+    *, user: User, kind: str, title: str, body: str, alert_id: str | None = None, push_here: bool = False
+) -> Notification:
+    """One notification now (suggestions, shares, alerts): inbox row and pushes (``push_here``: sent
+    by this process after commit, for workers raising an alert; otherwise queued)."""
+    with transaction.atomic(savepoint=False):  # nested: part of the caller's transaction, no savepoint
         sequence_lock(user_id=user.pk)
         (made,) = notifications_create(
             items=[
                 NewNotification(
                     user_id=user.pk, kind=kind, title=title, body=body, scheduled_for=timezone.now(), alert_id=alert_id
                 )
-            ]
+            ],
+            push_here=push_here,
         )
     return made
 

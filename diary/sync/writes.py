@@ -292,7 +292,7 @@ def _apply_table(
 def server_rows_create(*, table: TableDef, user_id: int, rows: Sequence[Mapping[str, Any]]) -> list[SyncedRow]:
     """Rows the server writes for a person (alerts, notifications): random ids, stamped like any write,
     so the person's next pull brings them. Runs in the caller's transaction if there is one."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         first = sequence_claim(user_id=user_id, count=len(rows))
         made = [
             table.model(user_id=user_id, uid=new_uid(), seq=first + i, deleted_at=None, **dict(values))
@@ -307,7 +307,7 @@ def server_rows_touch(*, table: TableDef, user_id: int, rows: Sequence[SyncedRow
     so the next pull brings them. Runs in the caller's transaction, after the sequence lock."""
     if not rows:
         return
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         first = sequence_claim(user_id=user_id, count=len(rows))
         for i, row in enumerate(rows):
             row.seq = first + i

@@ -22,6 +22,7 @@ from diary.accounts.models import User
 from diary.alerts.ladder import ladder_step
 from diary.alerts.models import Alert
 from diary.alerts.tasks import alerts_ongoing
+from diary.notifications import inbox
 from diary.notifications.delivery.sending import deliveries_due, deliveries_send
 from diary.notifications.models import Notification, PushDelivery
 from diary.outbox.models import OutboxEvent
@@ -277,13 +278,15 @@ def test_broker_down_an_urgent_episode_is_accepted_and_alerted_after_it_returns(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_after_the_alert_but_before_delivery_loses_and_doubles_nothing(
-    phone: Any, push_service: WebPushService
+    phone: Any, push_service: WebPushService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = make_user("killed@example.com")
     sub = phone(user)
     assert client_for(user).post("/api/v1/episodes", episode_body(**BREATHING), format="json").status_code == 201
-    # The worker runs the handler (alert, inbox row, pending push commit together) and dies before
-    # sending: no push_send runs. A redelivery of the outbox message then finds the work done.
+    # The worker runs the handler (alert, inbox row, pending push commit together) and dies right
+    # after the commit, before it sends the push itself. A redelivery of the outbox message then
+    # finds the work done.
+    monkeypatch.setattr(inbox, "_push_here", lambda ids: None)  # the process is gone: nothing after commit runs
     assert run_outbox() == 3  # the episode's rows: one per handler (red flags, insights, reminders)
     assert run_outbox() == 1  # the clinicians' email intent it raised (nobody shares alerts: no mail)
     assert run_outbox() == 0

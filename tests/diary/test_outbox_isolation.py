@@ -23,7 +23,8 @@ from backend.broker import QueueOrder
 from backend.celery import BATCH_QUEUE, PERIODIC_QUEUE
 from backend.celery import app as celery_app
 from diary.alerts.models import Alert
-from diary.notifications.models import Notification
+from diary.notifications import inbox
+from diary.notifications.models import Notification, PushDelivery
 from diary.outbox import routes, services, tasks
 from diary.outbox.checks import routes_resolve
 from diary.outbox.models import OutboxEvent
@@ -189,25 +190,46 @@ def queued(broker: redis.Redis, queue: str) -> list[tuple[str, Any]]:
 
 @pytest.mark.redis  # reads the Redis queues (the SQLite pass has none)
 @pytest.mark.django_db(transaction=True)
-def test_red_flags_and_their_pushes_go_to_the_urgent_queue_every_worker_consumes(
+def test_red_flags_go_to_the_urgent_queue_and_the_worker_that_raises_the_alert_pushes_it(
     phone: Any,  # noqa: F811  (the fixture imported above)
+    push_service: WebPushService,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert settings.URGENT_QUEUE in celery_app.amqp.queues.consume_from  # a worker without -Q takes it
     _reset_producer_pool(celery_app.conf.broker_url)
     broker = redis.Redis.from_url(celery_app.conf.broker_url)
     broker.delete(settings.URGENT_QUEUE, "celery")
     user = make_user()
-    phone(user)
+    sub = phone(user)
     assert client_for(user).post("/api/v1/episodes", episode_body(**BREATHING), format="json").status_code == 201
     red_flags = OutboxEvent.objects.get(user=user, handler=RED_FLAGS)
     others = OutboxEvent.objects.filter(user=user, topic=routes.EPISODE_WRITTEN).exclude(pk=red_flags.pk)
     assert queued(broker, settings.URGENT_QUEUE) == [(services.DELIVER_TASK, [red_flags.pk])]
     assert sorted(queued(broker, "celery")) == sorted((services.DELIVER_TASK, [r.pk]) for r in others)
     broker.delete(settings.URGENT_QUEUE, "celery")
-    assert tasks.outbox_deliver(red_flags.pk) is True  # raises the alert; its push is queued on commit
-    ((task, _),) = queued(broker, settings.URGENT_QUEUE)
-    assert task == "diary.notifications.tasks.push_send"
+    # Raising the alert commits it with its inbox row and pending push, then this same task sends
+    # the push: no second message, no second worker pick-up on the red-flag path.
+    assert tasks.outbox_deliver(red_flags.pk) is True
+    (note,) = Notification.objects.filter(user=user, kind="alert")
+    assert pushed_ids(push_service, sub) == [note.uid]
+    assert PushDelivery.objects.get(notification=note).status == PushDelivery.SENT
+    assert queued(broker, settings.URGENT_QUEUE) == []
     assert [t for t, _ in queued(broker, "celery")] == [services.DELIVER_TASK]  # the clinicians' email intent
+    broker.delete(settings.URGENT_QUEUE, "celery")
+
+    # Should sending here fail unexpectedly, the committed push goes to the urgent queue instead.
+    def broken(ids: list[int]) -> None:
+        raise RuntimeError("the push code failed")
+
+    monkeypatch.setattr(inbox, "deliveries_send", broken)
+    r = client_for(user).post("/api/v1/episodes", episode_body(**BREATHING), format="json")
+    assert r.status_code == 201
+    second = OutboxEvent.objects.get(user=user, handler=RED_FLAGS, payload__uids=[r.json()["id"]])
+    broker.delete(settings.URGENT_QUEUE, "celery")
+    assert tasks.outbox_deliver(second.pk) is True
+    pending = PushDelivery.objects.get(notification__alert_id=Alert.objects.get(episode_uid=r.json()["id"]).uid)
+    assert pending.status == PushDelivery.PENDING
+    assert queued(broker, settings.URGENT_QUEUE) == [("diary.notifications.tasks.push_send", [[pending.pk]])]
     broker.delete(settings.URGENT_QUEUE, "celery")
 
 
