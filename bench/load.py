@@ -1,7 +1,7 @@
 """Load: a crowd of people and their clinicians against the production shape on this machine.
 
     .venv/bin/python -m bench.load [--duration 300] [--rate 200] [--people 1000] [--check] [--profile] [--keep]
-    .venv/bin/python -m bench.load --quick     # CI: 40 people, 10 requests/s for 20 s; no target enforced
+    .venv/bin/python -m bench.load --quick     # CI: 40 people, 10 requests/s for 15 s; no target enforced, no drain wait
 
 gunicorn + two Celery workers (alerts only, prefork 2; the rest, prefork 2) + Celery beat (tests/support/stack.py, production settings over plain
 HTTP on loopback) on PostgreSQL (database ``diary_loadbench``, created if missing, emptied before and
@@ -61,8 +61,11 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from tests.support.pushservers import WebPushService, ec_public_raw, private_pem  # noqa: E402
 from tests.support.stack import PYTHON, Stack  # noqa: E402
 
-DATABASE_URL = "postgres://postgres@127.0.0.1:5432/diary_loadbench"
-REDIS_URL = "redis://127.0.0.1:6379/11"
+# Its own database and Redis db (emptied before and after); LOAD_DATABASE_URL (a *bench* database) and
+# LOAD_REDIS_URL name others (the suite's short run of every benchmark does).
+DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diary_loadbench")
+REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/11")
+DB_NAME = DATABASE_URL.rsplit("/", 1)[1]
 VAPID = ec.generate_private_key(ec.SECP256R1())
 STACK_ENV = {
     "DJANGO_SETTINGS_MODULE": "backend.settings.production", "SECURE_SSL_REDIRECT": "false", "DEBUG": "false",
@@ -146,7 +149,7 @@ class Sampler(threading.Thread):
 
     def run(self) -> None:
         r = redis.Redis.from_url(REDIS_URL)
-        with psycopg.connect(conninfo("diary_loadbench"), autocommit=True) as db:
+        with psycopg.connect(conninfo(DB_NAME), autocommit=True) as db:
             while not self.done.is_set():
                 t = time.time()
                 counts = db.execute(
@@ -172,8 +175,8 @@ class Sampler(threading.Thread):
             return "bench/load.py (sampler, push service)"
         if comm == "postgres":
             with contextlib.suppress(OSError):
-                if b" diary_loadbench " in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    return "PostgreSQL backends of diary_loadbench"
+                if f" {DB_NAME} ".encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return f"PostgreSQL backends of {DB_NAME}"
             return "PostgreSQL (other backends, background)"
         if comm.startswith("redis-server"):
             return "Redis"
@@ -207,13 +210,14 @@ class Sampler(threading.Thread):
         return out
 
 
-def wait_drained(sampler: Sampler, timeout: float) -> float | None:
-    """Seconds until every queue read 0 twice in a row, or None after ``timeout``."""
+def wait_drained(sampler: Sampler, timeout: float, ignore: tuple[str, ...] = ()) -> float | None:
+    """Seconds until every queue (but ``ignore``) read 0 twice in a row, or None after ``timeout``."""
     started = time.monotonic()
     zeros = 0
     while time.monotonic() - started < timeout:
         time.sleep(1.0)
-        zeros = zeros + 1 if sampler.latest() and not any(sampler.latest().values()) else 0
+        latest = {k: v for k, v in sampler.latest().items() if k not in ignore}
+        zeros = zeros + 1 if latest and not any(latest.values()) else 0
         if zeros >= 2:
             return time.monotonic() - started
     return None
@@ -445,7 +449,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="a short run that only shows the script works (CI)")
     args = ap.parse_args()
     if args.quick:
-        args.duration, args.rate, args.people, args.urgent_every = 20.0, 10.0, 40, 4.0
+        args.duration, args.rate, args.people, args.urgent_every = 15.0, 10.0, 40, 3.0
         args.drain_timeout, args.check = 120.0, False
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the stack on a plain kill too
 
@@ -454,9 +458,9 @@ def main() -> int:
     per_hour += clinicians * mix.requests_per_clinician_hour()
     speed = args.rate * 3600 / per_hour
     ensure_database()
-    guard = psycopg.connect(conninfo("diary_loadbench"), autocommit=True)  # held until this process exits
+    guard = psycopg.connect(conninfo(DB_NAME), autocommit=True)  # held until this process exits
     if not guard.execute("SELECT pg_try_advisory_lock(hashtext('bench/load.py'))").fetchone()[0]:  # type: ignore[index]
-        sys.exit("another bench/load.py is running on diary_loadbench")
+        sys.exit(f"another bench/load.py is running on {DB_NAME}")
     cleanup()
     push = WebPushService()
     push.start()
@@ -482,12 +486,14 @@ def main() -> int:
         urgent_people = urgent_people_create(push) if args.urgent_every > 0 else []
         plan_path = stack.logdir / "plan.json"
         wait_for_snapshots(len(seeded["people"]))
-        if wait_drained(sampler, args.drain_timeout) is None:
+        # --quick does not wait for the insights refreshes (debounced a minute) before the baseline and the run
+        ignore = ("insights_due",) if args.quick else ()
+        if wait_drained(sampler, args.drain_timeout, ignore) is None:
             sys.exit(f"the seeding's work did not drain: {sampler.latest()}")
         plan = write_plan(plan_path, seeded, speed)
-        ctx["baseline"] = idle_baseline(stack.port, plan)
+        ctx["baseline"] = idle_baseline(stack.port, plan, rounds=5 if args.quick else 20)
         plan_path.write_text(json.dumps(plan))  # the cursors the baseline's syncs moved
-        wait_drained(sampler, args.drain_timeout)
+        wait_drained(sampler, args.drain_timeout, ignore)
         ctx["load_before"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
         ctx["warmup"] = 10 + plan["person_pacing_s"] + 5  # spawning, then every person's first action
         print(f"running: {args.people} people + {clinicians} clinicians at {speed:.1f}x for "
@@ -504,7 +510,7 @@ def main() -> int:
         first = min(s[0] for s in samples)
         ctx["window"] = (first + ctx["warmup"], first + ctx["warmup"] + args.duration)
         ctx["samples"] = samples
-        ctx["drained_s"] = wait_drained(sampler, args.drain_timeout)
+        ctx["drained_s"] = wait_drained(sampler, 5.0 if args.quick else args.drain_timeout)
         sampler.done.set()
         ctx["queues"], ctx["cpu"] = sampler.rows, sampler.cpu
         lines, ok, hottest = report(args, ctx)
