@@ -29,12 +29,21 @@ def _queue(handler: str) -> str | None:
 
 
 def _publish(rows: list[tuple[int, str]], *, cooldown: bool = True) -> None:
-    """Wake a worker for each ``(event id, handler)``, red-flag evaluation to its own queue. Never
-    raises: a broker outage leaves the rows to the sweeper."""
-    for event_id, handler in rows:
+    """Wake a worker for each ``(event id, handler)``, red-flag evaluation to its own queue, in this
+    order. Never raises: a broker outage leaves the rows to the sweeper. A write's wake-ups go out in
+    one batch (one Redis round trip on kombu's Redis transport; one by one on others)."""
+    if len(rows) == 1:
+        event_id, handler = rows[0]
         send = partial(current_app.send_task, DELIVER_TASK, args=[event_id], queue=_queue(handler))
-        if not wake(send, what=f"outbox event {event_id}", cooldown=cooldown):
-            return
+        wake(send, what=f"outbox event {event_id}", cooldown=cooldown)
+        return
+    wake(partial(_send_batch, rows), what=f"outbox events {rows[0][0]}..{rows[-1][0]}", cooldown=cooldown)
+
+
+def _send_batch(rows: list[tuple[int, str]]) -> None:
+    with current_app.producer_or_acquire() as producer, producer.batch():
+        for event_id, handler in rows:
+            current_app.send_task(DELIVER_TASK, args=[event_id], queue=_queue(handler), producer=producer)
 
 
 def topic_run(*, user_id: int, topic: str, payload: dict[str, Any]) -> None:
