@@ -1,11 +1,12 @@
 """Plain Django views doing what the DRF episode collection does, without DRF's view machinery.
 
 Same work, same output: the user comes from the same JWT Bearer header (the API's own
-``EpochJWTAuthentication().authenticate`` on a DRF ``Request`` wrapper: the account's change stamp from
-Redis and the process's copy of the row, as on the DRF side), the same clinician refusal, the same selector and ordering, and rows rendered by the same
-``diary.episodes.render.episode_to_rest``. What is left out is what is being measured: APIView
-dispatch, content negotiation, permission classes, the django-filter backend, cursor pagination
-and the renderer.
+``EpochJWTAuthentication().authenticate`` on a DRF ``Request`` wrapper: the account's change stamp
+from Redis and the process's copy of the row, as on the DRF side), the same clinician refusal, the
+same selector and ordering, and rows rendered by the same ``diary.episodes.render`` (a page from
+``values()``, as the API's list). What is left out is what is being measured: APIView dispatch,
+content negotiation, permission classes, the django-filter backend, cursor pagination and the
+renderer.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from diary.accounts.revocation import EpochJWTAuthentication
 from diary.core.errors import Conflict, DomainValidationError
 from diary.episodes import selectors, services
 from diary.episodes.models import Episode
-from diary.episodes.render import episode_to_rest
+from diary.episodes.render import REST_COLUMNS, episode_row_to_rest, episode_to_rest
 from diary.sync.sequence import sequence_claim
 
 PAGE_SIZE = 50
@@ -73,8 +74,8 @@ def plain_episodes(request: HttpRequest) -> JsonResponse:
     if user is None:
         return JsonResponse({"error": "not_authenticated"}, status=401)
     if request.method == "GET":
-        rows = selectors.episodes_live(user=user).order_by("-started_at", "-id")[:PAGE_SIZE]
-        return JsonResponse({"next": None, "previous": None, "results": [episode_to_rest(e) for e in rows]})
+        rows = selectors.episodes_live(user=user).order_by("-started_at", "-id").values(*REST_COLUMNS)[:PAGE_SIZE]
+        return JsonResponse({"next": None, "previous": None, "results": [episode_row_to_rest(r) for r in rows]})
     if request.method != "POST":
         return JsonResponse({"error": "method_not_allowed"}, status=405)
     data = _body(request)

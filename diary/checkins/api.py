@@ -12,7 +12,7 @@ from diary.accounts.request_user import request_user
 from diary.checkins import selectors, services
 from diary.checkins.filters import CheckInFilter
 from diary.checkins.models import CheckIn
-from diary.checkins.render import checkin_to_rest
+from diary.checkins.render import REST_COLUMNS, checkin_row_to_rest, checkin_to_rest
 from diary.checkins.spec import CHECKIN
 from diary.core.api import IsDiaryOwner, json_object
 from diary.core.openapi import ERRORS, ErrorSerializer, spec_serializer
@@ -42,8 +42,9 @@ class CheckInCollectionApi(generics.GenericAPIView[CheckIn]):
 
     @extend_schema(responses={200: CheckInOut(many=True), **ERRORS}, summary="List check-ins, newest day first")
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([checkin_to_rest(c) for c in page or ()])
+        # Rows as values, rendered as they come: no model instance per row.
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*REST_COLUMNS))
+        return self.get_paginated_response([checkin_row_to_rest(row) for row in page or ()])
 
     @extend_schema(
         request=CheckInIn,

@@ -15,7 +15,7 @@ from diary.core.pagination import DiaryCursorPagination
 from diary.episodes import selectors, services
 from diary.episodes.filters import EpisodeFilter
 from diary.episodes.models import Episode
-from diary.episodes.render import episode_to_rest
+from diary.episodes.render import REST_COLUMNS, episode_row_to_rest, episode_to_rest
 from diary.episodes.spec import EPISODE
 
 _ID_FIELD = {"id": serializers.RegexField(r"^[A-Za-z0-9_-]{1,36}$", required=False, help_text="client-generated id")}
@@ -50,8 +50,9 @@ class EpisodeCollectionApi(generics.GenericAPIView[Episode]):
 
     @extend_schema(responses={200: EpisodeOut(many=True), **ERRORS}, summary="List episodes, newest first")
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([episode_to_rest(e) for e in page or ()])
+        # Rows as values, rendered as they come: no model instance per row.
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*REST_COLUMNS))
+        return self.get_paginated_response([episode_row_to_rest(row) for row in page or ()])
 
     @extend_schema(request=EpisodeIn, responses={201: EpisodeOut, **ERRORS, **_CONFLICT}, summary="Log an episode")
     def post(self, request: Request) -> Response:
