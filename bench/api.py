@@ -258,7 +258,9 @@ def run(args: argparse.Namespace) -> dict[str, Result]:
     print(BASELINE)
     plan = Episode.objects.filter(user_id=reader.pk, deleted_at__isnull=True).order_by("-started_at", "-id")[:51]
     print(f"list plan: {plan.explain().splitlines()[1].strip()}")
-    print("SQL statements per request (in-process django.test.Client):")
+    print("SQL statements per request (in-process django.test.Client, the accounts already kept by this process):")
+    count_queries("GET", DRF_OK, get_h)
+    count_queries("GET", DRF_OK, post_h)
     counted = {
         "django": count_queries("GET", PLAIN_OK, get_h),
         "trivial": count_queries("GET", DRF_OK, get_h),

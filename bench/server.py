@@ -105,6 +105,19 @@ def http_get(port: int, path: str, auth: dict[str, str]) -> Any:
     return orjson.loads(payload)
 
 
+def http_post(port: int, path: str, body: bytes, auth: dict[str, str]) -> Any:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    try:
+        conn.request("POST", path, body=body, headers={**auth, "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        payload = resp.read()
+    finally:
+        conn.close()
+    if resp.status != 200:
+        sys.exit(f"POST {path} answered {resp.status}: {payload[:300]!r}")
+    return orjson.loads(payload)
+
+
 def peak_growth(pid: int, action: Callable[[], object]) -> tuple[float, float, float]:
     """(RSS before, peak RSS, growth) in MB while ``action`` runs in the client."""
     hwm_reset = reset_peak(pid)

@@ -1,6 +1,6 @@
 """Sync push and first pull, server-side, each against a PostgreSQL floor measured in the same run on the same data.
 
-    .venv/bin/python -m bench.sync [--check] [--rounds 5] [--warmup 1] [--profile]
+    .venv/bin/python -m bench.sync [--check] [--quick] [--rounds 5] [--warmup 1] [--profile]
 
 PostgreSQL from DATABASE_URL (default: the diary_bench database, created if missing; any other name is
 refused), Redis from REDIS_URL (default db 13).
@@ -11,6 +11,8 @@ refused), Redis from REDIS_URL (default db 13).
 - pull: first ``GET /api/v1/sync/pull`` (last_pulled_at=null, no limit) of 10,000 episodes + 1,800
   check-ins vs one SQL query building the same answer with json_agg/json_build_object, fetched as text.
   Ratio = json_agg time / pull time.
+- push memory: the same server takes one push of 50,000 new episodes over HTTP (SYNC_MAX_RECORDS, the
+  largest push there is); peak RSS growth of the worker during it, and what it keeps after.
 - memory: the real server (gunicorn, 1 sync worker) answers the paged first pull (limit=1000, looping while
   ``has_more``, as the app does) of 18,200 episodes + 1,800 check-ins over HTTP; peak RSS growth of the worker
   from after one warm-up page: VmHWM (reset through /proc/<pid>/clear_refs) and VmRSS sampled every 5 ms. The
@@ -19,6 +21,7 @@ refused), Redis from REDIS_URL (default db 13).
 Server-side time = the Django request handling only: the views are called in-process through
 ``django.test.Client`` with the JWT Bearer header (middleware, auth, view, JSON), no client or network.
 Medians over ``--rounds``; floor and measured runs alternate order every round. ``--check`` exits 1 on a FAIL.
+``--quick`` is the short mode for CI: small sizes, one round, targets printed but never enforced.
 The floors are in bench/syncfloors.py, the server and its memory readings in bench/server.py.
 """
 
@@ -26,17 +29,20 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import logging
 import os
 import pstats
 import random
 import statistics
 import string
 import sys
+import tempfile
 import time
 import uuid
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -53,6 +59,7 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 import django  # noqa: E402
 
 django.setup()
+logging.getLogger("backend.access").setLevel(logging.WARNING)  # this process's in-process requests: no lines
 
 import orjson  # noqa: E402
 import psycopg  # noqa: E402
@@ -63,7 +70,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from bench.common import conninfo, ensure_database  # noqa: E402
-from bench.server import http_get, peak_growth, start_server  # noqa: E402
+from bench.server import http_get, http_post, peak_growth, start_server, status_kb  # noqa: E402
 from bench.syncfloors import (  # noqa: E402
     COPY_TABLE,
     Record,
@@ -88,7 +95,8 @@ PUSH_PATH, PULL_PATH = "/api/v1/sync/push", "/api/v1/sync/pull"
 PUSH_EPISODES = 10_000
 PULL_EPISODES, PULL_CHECKINS = 10_000, 1_800
 MEM_EPISODES, MEM_CHECKINS, PAGE = 18_200, 1_800, 1_000
-PUSH_TARGET, PULL_TARGET, RSS_LIMIT_MB = 0.25, 0.5, 200.0
+PUSH_MEM_EPISODES = 50_000
+PUSH_TARGET, PULL_TARGET, RSS_LIMIT_MB, PUSH_RSS_LIMIT_MB = 0.35, 1.0, 200.0, 60.0
 HOUR_MS = 3_600_000
 ALNUM = string.ascii_letters + string.digits
 ZONES = ("Europe/Berlin", "Europe/London", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
@@ -293,14 +301,15 @@ def count_queries(action: Callable[[], object]) -> int:
 # --- memory: the real server -----------------------------------------------------------------------------------
 
 
-def bench_memory() -> tuple[float, float, float, float, int]:
+def bench_memory() -> tuple[float, float, float, float, int, tuple[float, float, float, float]]:
     _, auth = new_user("mem")
     body = push_body(raw_episodes(MEM_EPISODES, seed=31), raw_checkins(MEM_CHECKINS, seed=32))
     push(Client(), auth, body)
     vacuum()
     connection.close()
     port = free_port()
-    server, worker = start_server(port, "-k", "sync", "--timeout", "120")
+    log = Path(tempfile.gettempdir()) / f"bench-sync-{port}.log"  # the access log lines, off the terminal
+    server, worker = start_server(port, "-k", "sync", "--timeout", "300", log=log)
     total = MEM_EPISODES + MEM_CHECKINS
     seen: set[tuple[str, str]] = set()
     pages = 0
@@ -331,14 +340,32 @@ def bench_memory() -> tuple[float, float, float, float, int]:
         before, peak, growth = peak_growth(worker, paged_pull)
         elapsed = time.perf_counter() - t0
         _, _, unpaged = peak_growth(worker, lambda: http_get(port, f"{PULL_PATH}?{urlencode(PULL_QUERY)}", auth))
+        pushed = push_memory(port, worker)
     finally:
         server.terminate()
         server.wait(timeout=10)
+        log.unlink(missing_ok=True)
     if len(seen) != total:
         sys.exit(f"the paged pull returned {len(seen)} distinct records, expected {total}")
     print(f"memory: gunicorn 1 sync worker (pid {worker}); paged first pull of {MEM_EPISODES} episodes + "
           f"{MEM_CHECKINS} check-ins, limit {PAGE}: {pages} pages, {len(seen)} distinct ids, {elapsed:.2f} s over HTTP")  # fmt: skip
-    return before, peak, growth, unpaged, len(seen)
+    return before, peak, growth, unpaged, len(seen), pushed
+
+
+def push_memory(port: int, worker: int) -> tuple[float, float, float, float]:
+    """(RSS before, peak, growth, kept after) in MB of one push of PUSH_MEM_EPISODES over HTTP."""
+    _, auth = new_user("pushmem")
+    path = f"{PUSH_PATH}?last_pulled_at=1"
+    http_post(port, path, push_body(raw_episodes(20, seed=41), []), auth)  # warm the push path up
+    body = push_body(raw_episodes(PUSH_MEM_EPISODES, seed=42), [])
+    t0 = time.perf_counter()
+    before, peak, growth = peak_growth(worker, lambda: http_post(port, path, body, auth))
+    elapsed = time.perf_counter() - t0
+    kept = status_kb(worker, "VmRSS") / 1024 - before
+    print(
+        f"push memory: one push of {PUSH_MEM_EPISODES} episodes, body {len(body) / 1e6:.1f} MB, {elapsed:.2f} s over HTTP"
+    )
+    return before, peak, growth, kept
 
 
 # --- profile, report -------------------------------------------------------------------------------------------
@@ -370,7 +397,13 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1, help="unrecorded rounds first")
     ap.add_argument("--profile", action="store_true", help="also cProfile one in-process push and pull")
+    ap.add_argument("--quick", action="store_true", help="short mode for CI: small sizes, targets not enforced")
     args = ap.parse_args()
+    if args.quick:
+        global PUSH_EPISODES, PULL_EPISODES, PULL_CHECKINS, MEM_EPISODES, MEM_CHECKINS, PAGE, PUSH_MEM_EPISODES
+        PUSH_EPISODES, PULL_EPISODES, PULL_CHECKINS, MEM_EPISODES, MEM_CHECKINS, PAGE = 500, 500, 100, 900, 100, 200
+        PUSH_MEM_EPISODES = 2_000
+        args.rounds, args.warmup = 1, 0
 
     ensure_database()
     cleanup()
@@ -388,7 +421,7 @@ def main() -> int:
         if args.profile:
             profile(pull_auth)
         pull_queries = count_queries(lambda: pull(Client(), pull_auth))
-        before, peak, growth, unpaged, _ = bench_memory()
+        before, peak, growth, unpaged, _, pushed = bench_memory()
     finally:
         pg.close()
         cleanup()
@@ -408,9 +441,15 @@ def main() -> int:
          pull_ratio >= PULL_TARGET, f">= {PULL_TARGET}"),
         (f"memory: worker RSS {before:.0f} MB -> peak {peak:.0f} MB, growth {growth:.1f} MB during the paged pull "
          f"(unpaged single answer: {unpaged:.1f} MB, no target)", growth < RSS_LIMIT_MB, f"< {RSS_LIMIT_MB:.0f} MB"),
+        (f"push memory: worker RSS {pushed[0]:.0f} MB -> peak {pushed[1]:.0f} MB, growth {pushed[2]:.1f} MB during "
+         f"a push of {PUSH_MEM_EPISODES} records, {pushed[3]:.1f} MB kept after", pushed[2] < PUSH_RSS_LIMIT_MB,
+         f"< {PUSH_RSS_LIMIT_MB:.0f} MB"),
     ]  # fmt: skip
     for text, ok, target in checks:
         print(f"{text} (target {target}) {'PASS' if ok else 'FAIL'}")
+    if args.quick:
+        print("--quick: small sizes, figures are not meaningful; targets not enforced")
+        return 0
     return 1 if args.check and not all(ok for _, ok, _ in checks) else 0
 
 
