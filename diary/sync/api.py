@@ -137,6 +137,7 @@ class PushApi(APIView):
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return _invalid([{"field": "body", "reason": f"malformed JSON: {exc}"}])
+        del raw  # up to SYNC_MAX_BODY_BYTES, not needed once parsed: freed before the push is planned
         try:
             changes = validate_shape(body)
             answer = sync_push(user=request_user(request), last_pulled_at=last or 0, changes=changes)

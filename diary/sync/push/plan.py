@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
+from django.db.models.expressions import RawSQL
+
 from diary.accounts.models import User
 from diary.core.fields import RAW
 from diary.sync.registry import RENDERERS
@@ -35,11 +38,15 @@ def stored_rows(table: TableDef, user_id: int, ids: list[str]) -> dict[str, Stor
     """The person's stored rows (live or tombstoned) for these ids, by id."""
     renderer = RENDERERS[table.name]
     found: dict[str, Stored] = {}
-    for start in range(0, len(ids), 5000):
-        rows = table.model._default_manager.filter(user_id=user_id, uid__in=ids[start : start + 5000]).values_list(
-            "pk", *renderer.columns
-        )
-        for pk, *columns in rows:
+    mine = table.model._default_manager.filter(user_id=user_id)
+    if connection.vendor == "postgresql":
+        # One array parameter: ``uid IN (%s, ...)`` had psycopg quote 5,000 parameters into each query text.
+        listed = RawSQL("SELECT unnest(%s::text[])", [ids])
+        batches = [mine.filter(uid__in=listed)] if ids else []
+    else:
+        batches = [mine.filter(uid__in=ids[start : start + 5000]) for start in range(0, len(ids), 5000)]
+    for batch in batches:
+        for pk, *columns in batch.values_list("pk", *renderer.columns):
             uid, seq, deleted_at = columns[:3]
             found[uid] = Stored(pk=pk, seq=seq, deleted_at=deleted_at, values=renderer.values(columns))
     return found
