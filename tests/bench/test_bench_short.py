@@ -43,7 +43,7 @@ SHORT: dict[str, list[str]] = {
     "patterns": ["--rounds", "1", "--people", "3"],
     "patterns_quality": ["--cohorts", "4"],
     "reminders": ["--quick"],
-    "sync": ["--rounds", "1", "--warmup", "0"],
+    "sync": ["--quick"],
 }
 TIMEOUT_S = 600
 
