@@ -46,7 +46,9 @@ from diary.accounts.models import User  # noqa: E402
 from diary.accounts.services import user_make_clinician, user_register  # noqa: E402
 from diary.accounts.totp import SESSION_KEY  # noqa: E402
 from diary.patterns.services import insights_run  # noqa: E402
+from diary.reports import pdf as report_pdf_module  # noqa: E402
 from diary.reports.insights import share_insights  # noqa: E402
+from diary.reports.patient import share_spec  # noqa: E402
 from diary.reports.pdf import report_pdf  # noqa: E402
 from diary.reports.report import person_spec, report_context  # noqa: E402
 from diary.sharing.scoped import scoped_episodes  # noqa: E402
@@ -79,10 +81,50 @@ def pages(pdf: bytes) -> str:
     return next((line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")), "?")
 
 
+def pdf_variants(context: dict[str, Any], rounds: int) -> dict[str, tuple[float, float]]:
+    """CPU time of rendering the clinician PDF (context -> bytes) as built and without each of its
+    speed-ups, interleaved round by round so load from elsewhere falls on all alike: {label: (median
+    CPU s, the as-built median)}."""
+    import weasyprint.pdf.fonts as wp_fonts
+    from django.template.loader import render_to_string
+    from weasyprint import HTML
+
+    subset = wp_fonts.harfbuzz_subset
+
+    def fonttools() -> bytes:
+        wp_fonts.harfbuzz_subset = None  # WeasyPrint falls back to fontTools, as without libharfbuzz-subset0
+        try:
+            return report_pdf(context)
+        finally:
+            wp_fonts.harfbuzz_subset = subset
+
+    def fresh_fonts() -> bytes:
+        report_pdf_module._local.fonts = None  # a new FontConfiguration, as for a PDF in a new process
+        return report_pdf(context)
+
+    def inline_svg() -> bytes:  # the charts as inline <svg> markup, not images; the table laid out by content
+        html = render_to_string("reports/report_pdf.html", context).replace("table-layout: fixed", "")
+        return HTML(string=html).write_pdf(font_config=report_pdf_module._local.fonts)  # type: ignore[no-any-return]
+
+    runs: dict[str, Any] = {
+        "as built": lambda: report_pdf(context), "with fontTools subsetting (no libharfbuzz-subset0)": fonttools,
+        "with a new font configuration each time": fresh_fonts, "with inline SVG and an auto-width table": inline_svg,
+    }  # fmt: skip
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(rounds):
+        for label, fn in runs.items():
+            started = time.process_time()
+            fn()
+            times[label].append(time.process_time() - started)
+    base = statistics.median(times["as built"])
+    return {k: (statistics.median(v), base) for k, v in times.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--variants", action="store_true", help="also time the PDF without each speed-up")
     args = parser.parse_args()
     ensure_database()
     cleanup()
@@ -114,6 +156,9 @@ def main() -> int:
         pdf, response = timed(lambda: client.get(pdf_url), args.rounds)
         own_spec = person_spec(patient, start=None, end=None, notes=False)
         own, own_pdf = timed(lambda: report_pdf(report_context(own_spec)), args.rounds)
+        variants = (
+            pdf_variants(report_context(share_spec(share, doctor, rows=25)), args.rounds) if args.variants else {}
+        )
         with CaptureQueriesContext(connection) as page_q:
             client.get(page_url)
         with CaptureQueriesContext(connection) as pdf_q:
@@ -135,6 +180,8 @@ def main() -> int:
     )
     print(f"  the person's report PDF {own * 1000:.0f} ms ({pages(own_pdf)} pages; own/read {own / read:.2f})")
     print(f"  the share's insights {cold * 1000:.0f} ms computed, {warm * 1000:.1f} ms cached")
+    for label, (cpu, base) in variants.items():
+        print(f"  PDF {label}: {cpu * 1000:.0f} ms of CPU ({cpu / base:.2f}x the PDF as built)")
     print(f"targets {'PASS' if ok else 'FAIL'}")
     return 1 if args.check and not ok else 0
 
