@@ -7,7 +7,7 @@ PostgreSQL from DATABASE_URL (default: the diary_bench database, created if miss
 5,000 episodes and 1,800 check-ins over 5 years shares everything with a clinician; the clinician (past
 the second factor) requests the page and the PDF through Django's test client (middleware, session,
 view, template, charts, WeasyPrint); the person's report is ``report_pdf(report_context(person_spec))``
-over the same 5 years. Printed: median wall times, the SQL query counts, the PDF's pages and size, and
+over the same 5 years. Printed: median wall times (and this process's CPU time: the machine is shared), the SQL query counts, the PDF's pages and size, and
 as the baseline measured in the same run the time to read the share's episodes (``scoped_episodes``:
 every row of the 5 years as model instances, what the page used to read), with each surface's ratio to it, so a busy machine shows in the baseline too;
 and the share's insights (computed over its window on the first read after a write, then cached).
@@ -64,12 +64,18 @@ def cleanup() -> None:
             user.delete()
 
 
-def timed(fn: Any, rounds: int) -> tuple[float, Any]:
-    times, out = [], None
+CPU: dict[str, float] = {}  # label -> median CPU s of this process (the client and the whole Django side)
+
+
+def timed(fn: Any, rounds: int, label: str = "") -> tuple[float, Any]:
+    """Median wall time of ``fn`` (and its median CPU time in ``CPU[label]``), and its last result."""
+    times, cpu, out = [], [], None
     for _ in range(rounds):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         out = fn()
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    CPU[label] = statistics.median(cpu)
     return statistics.median(times), out
 
 
@@ -152,10 +158,10 @@ def main() -> int:
         # Insights over the share's window (never the whole-diary snapshot): cold after a write, then cached.
         cold, _ = timed(lambda: share_insights(share, cached_ok=False), args.rounds)
         warm, _ = timed(lambda: share_insights(share), args.rounds)
-        page, _ = timed(lambda: client.get(page_url), args.rounds)
-        pdf, response = timed(lambda: client.get(pdf_url), args.rounds)
+        page, _ = timed(lambda: client.get(page_url), args.rounds, "page")
+        pdf, response = timed(lambda: client.get(pdf_url), args.rounds, "pdf")
         own_spec = person_spec(patient, start=None, end=None, notes=False)
-        own, own_pdf = timed(lambda: report_pdf(report_context(own_spec)), args.rounds)
+        own, own_pdf = timed(lambda: report_pdf(report_context(own_spec)), args.rounds, "own")
         variants = (
             pdf_variants(report_context(share_spec(share, doctor, rows=25)), args.rounds) if args.variants else {}
         )
@@ -171,14 +177,17 @@ def main() -> int:
         f"{read * 1000:.0f} ms"
     )
     print(
-        f"  clinician page {page * 1000:.0f} ms ({len(page_q)} queries; page/read {page / read:.2f}; "
+        f"  clinician page {page * 1000:.0f} ms ({CPU['page'] * 1000:.0f} ms CPU, {len(page_q)} queries; page/read {page / read:.2f}; "
         f"target under {PAGE_LIMIT_S:g} s)"
     )
     print(
-        f"  clinician PDF {pdf * 1000:.0f} ms ({len(pdf_q)} queries, {pages(response.content)} pages, "
+        f"  clinician PDF {pdf * 1000:.0f} ms ({CPU['pdf'] * 1000:.0f} ms CPU, {len(pdf_q)} queries, {pages(response.content)} pages, "
         f"{len(response.content) // 1024} KiB; PDF/read {pdf / read:.2f}; target under {PDF_LIMIT_S:g} s)"
     )
-    print(f"  the person's report PDF {own * 1000:.0f} ms ({pages(own_pdf)} pages; own/read {own / read:.2f})")
+    print(
+        f"  the person's report PDF {own * 1000:.0f} ms ({CPU['own'] * 1000:.0f} ms CPU, {pages(own_pdf)} pages; "
+        f"own/read {own / read:.2f})"
+    )
     print(f"  the share's insights {cold * 1000:.0f} ms computed, {warm * 1000:.1f} ms cached")
     for label, (cpu, base) in variants.items():
         print(f"  PDF {label}: {cpu * 1000:.0f} ms of CPU ({cpu / base:.2f}x the PDF as built)")
