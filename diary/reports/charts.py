@@ -75,12 +75,14 @@ def _x_labels(labels: Sequence[str], left: float, slot: float, y: float) -> list
     """At most about eight labels under the slots, the first and then every k-th, none overlapping."""
     widest = max((_text_width(label) for label in labels), default=0) + 8
     every = max(1, math.ceil(widest / slot)) if slot else 1
-    out = []
+    out, free_from = [], 0.0
     for i, label in enumerate(labels):
         if i % every == 0 and label:
             half = _text_width(label) / 2
             x = min(max(left + (i + 0.5) * slot, half), WIDTH - half)  # the ends stay inside the figure
-            out.append(_text(x, y, label, "middle"))
+            if x - half >= free_from:  # a label pushed back from the right edge never overlaps the one before
+                out.append(_text(x, y, label, "middle"))
+                free_from = x + half + 4
     return out
 
 

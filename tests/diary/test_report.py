@@ -6,6 +6,7 @@ and nobody else's data."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 import re
 import subprocess
@@ -176,10 +177,25 @@ def test_charts_start_at_the_first_entry(owner: User, clinician: User, known: di
     label = re.search(r'aria-label="Episodes per week: ([^"]*)"', per_week)
     assert label and label.group(1).startswith(f"{monday.day} {monday:%b} ")  # not 26 weeks back
     assert ctx["charts"]["unit"] == "week"
-    # Every x label inside the figure: none starts left of 0 or ends past its width.
-    for x, text in re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="middle">([^<]*)<', per_week):
+    assert_labels_fit(per_week)
+
+
+def assert_labels_fit(svg: str) -> None:
+    """Every x label inside the figure (none starts left of 0 or ends past its width), none overlapping."""
+    spans = []
+    for x, text in re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="middle">([^<]*)<', svg):
         half = len(text) * charts.CHAR / 2
         assert float(x) - half >= 0 and float(x) + half <= charts.WIDTH
+        spans.append((float(x) - half, float(x) + half))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
+
+
+def test_month_labels_of_five_years_fit() -> None:
+    unit, starts = s.bins(dt.date(2021, 12, 6), dt.date(2026, 12, 4))
+    labels = [s.bin_label(d, unit) for d in starts]
+    svg = charts.episodes_over_time(labels, {"cramp": [3] * len(labels)}, names={"cramp": "cramps"}, unit=unit)
+    assert_labels_fit(svg)
+    assert "Dec 2021" in svg
 
 
 def test_bins_are_weeks_up_to_a_year_then_months() -> None:
