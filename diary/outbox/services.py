@@ -10,7 +10,8 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Value
 from django.utils import timezone
 
 from backend.breaker import wake
@@ -54,6 +55,14 @@ def topic_run(*, user_id: int, topic: str, payload: dict[str, Any]) -> None:
         handler(user_id, payload)
 
 
+def _value(payload: dict[str, Any]) -> Value:
+    """The payload as one JSON parameter. Given plain values, Django inserts several rows on PostgreSQL
+    through UNNEST of one array per column, and psycopg escapes every quote of a payload inside the
+    jsonb[] literal: a push of 10,000 records names 10,000 ids per payload, and that INSERT took some
+    7 times as long as with one parameter per payload."""
+    return Value(payload, output_field=models.JSONField())
+
+
 def _rows(
     *, user_id: int, topic: str, payloads: list[dict[str, Any]], created_at: dt.datetime
 ) -> list[tuple[int, str]]:
@@ -63,7 +72,12 @@ def _rows(
     events = OutboxEvent.objects.bulk_create(
         [
             OutboxEvent(
-                user_id=user_id, topic=topic, handler=path, payload=payload, created_at=created_at, available_at=later
+                user_id=user_id,
+                topic=topic,
+                handler=path,
+                payload=_value(payload),
+                created_at=created_at,
+                available_at=later,
             )
             for path in paths_for(topic)
             for payload in payloads
