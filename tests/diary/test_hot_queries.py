@@ -75,6 +75,13 @@ class TestStatementsPerRequest:
         # savepoint, sequence lock, the stored rows of the pushed ids, sequence claim, COPY, outbox rows, release
         assert len(sql) == 7, sql
 
+    def test_outbox_payloads_travel_as_json_parameters_not_an_escaped_array(self, api: APIClient) -> None:
+        """Django's UNNEST insert would put every payload into one jsonb[] literal, each quote escaped."""
+        body = changes(episodes={"created": [raw_episode(f"many{i}") for i in range(3)]})
+        sql = statements(lambda: push(api, 1, body))
+        (outbox,) = [q for q in sql if q.startswith('INSERT INTO "diary_outbox_event"')]
+        assert "UNNEST" not in outbox and "jsonb[]" not in outbox
+
 
 class TestListsRenderAsInstancesDid:
     def test_episode_pages(self, api: APIClient, owner: User) -> None:
