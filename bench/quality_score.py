@@ -167,14 +167,12 @@ def pearson_flags(c: Cohort) -> tuple[np.ndarray, np.ndarray]:
     return flags, r_all
 
 
-def reported_p(report: Snapshot, code: str) -> tuple[float | None, float | None]:
-    two = next((f["p_value"] for f in report["triggers"] if f["exposure"] == code and f["lag"] == 0), None)
-    one = next((s["p_value"] for s in report["suspected"] if s["exposure"] == code and s["p_value"] is not None), None)
-    return two, one
-
-
-def close(a: float | None, b: float) -> bool:
-    return a is not None and abs(a - b) <= 1e-5 * max(abs(b), 1e-300) + 1e-300
+def reported_counts(report: Snapshot, code: str) -> tuple[int, int, int, int] | None:
+    """The planted exposure's same-day counts as reported: (x_e, t_e, x_u, t_u)."""
+    f = next((f for f in report["triggers"] if f["exposure"] == code and f["lag"] == 0), None)
+    if f is None:
+        return None
+    return f["exposed_episodes"], f["exposed_days"], f["unexposed_episodes"], f["unexposed_days"]
 
 
 def mean_se(v: list[bool] | list[float]) -> tuple[float, float]:

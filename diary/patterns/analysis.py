@@ -17,7 +17,8 @@ One module per job:
 - triggers.py: the trigger analyses in order (suspected.py, discovery, confirmation.py), with
   multiplicity.py holding every error rate and how alpha passes between the families;
 - summary.py: the headlines a person reads first;
-- rules.py: the minimum-data rules; stats.py: the exact tests; sentences.py: the wording;
+- rules.py: the minimum-data rules; permutation.py: the day-level tests; stats.py: BH, Holm and the exact
+  Poisson interval; sentences.py: the wording;
   snapshot.py: the JSON's shape and number rules.
 
 The episode "noun" of the sentences is the kind when the window holds only one kind ("Cramps were ..."),
@@ -28,6 +29,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+
+import numpy as np
 
 from diary.patterns import sentences as say
 from diary.patterns.days import checkin_days, episode_days, kinds_present, observed_from
@@ -61,7 +64,8 @@ def analyse(
     first = observed_from(ep, checked, days)
     noun = say.subject(kinds_present(ep))
     logged, exposed = exposure_matrix(checked.values)
-    found = triggers(ep, logged, exposed, days, noun)
+    weekend = np.array([(start + dt.timedelta(days=i)).weekday() >= 5 for i in range(days)], dtype=bool)
+    found = triggers(ep, logged, exposed, days, noun, weekend)
     how_often = frequency(ep, end, days, first)
     helped = relief(ep)
     return Snapshot(

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from diary.patterns.days import EpisodeDays
-from diary.patterns.exposures import EXPOSURES, ExposureTest
-from diary.patterns.stats import stratified_compare
+from diary.patterns.exposures import EXPOSURES, ExposureTest, day_counts
+from diary.patterns.multiplicity import ALPHA_SUSPECTED
+from diary.patterns.permutation import day_tests
+from diary.patterns.stats import RateComparison
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,57 @@ def stratum(
     return out
 
 
+def adjusted(
+    test: ExposureTest,
+    other: ExposureTest,
+    counts: np.ndarray,
+    logged: np.ndarray,
+    exposed: np.ndarray,
+    days: int,
+    weekend: np.ndarray,
+) -> RateComparison:
+    """``test`` re-tested allowing for ``other``: the day-level permutation test (permutation.py) with
+    days exchanged only among days of the same ``other`` status (exposed, unexposed, not logged) and
+    the same weekend / weekday."""
+    j = EXPOSURES.index(test.exposure)
+    n = days - test.lag
+    strata = stratum(test, [other], logged, exposed, days) * 2 + weekend[test.lag :]
+    e = exposed[j, :n]
+    return day_tests(counts[test.lag :], e[None], (logged[j, :n] & ~e)[None], strata)[0]
+
+
+def explained_suspicion(
+    test: ExposureTest,
+    kept: list[ExposureTest],
+    level: float,
+    ep: EpisodeDays,
+    logged: np.ndarray,
+    exposed: np.ndarray,
+    days: int,
+    weekend: np.ndarray,
+) -> tuple[ExposureTest, RateComparison] | None:
+    """A supported suspicion (``test``, same day, "more") checked against the findings kept as
+    significant (``kept``) on other exposures: EXPLAINED by one when, allowing for it, the suspicion's
+    one-sided p exceeds ALPHA_SUSPECTED while that finding still passes ``level`` (two-sided) allowing
+    for the suspicion; the worst such finding and the suspicion's adjusted comparison, else None. This
+    only ever withdraws support, so the suspected family's error rate still holds; it keeps a tagged
+    exposure that merely overlaps a real one (short sleep on low-water days) from being called supported.
+    """
+    counts = day_counts(ep, days)
+    worst: tuple[float, ExposureTest, RateComparison] | None = None
+    for g in kept:
+        if g.exposure == test.exposure:
+            continue
+        c = adjusted(test, g, counts, logged, exposed, days, weekend)
+        if c.p_greater <= ALPHA_SUSPECTED:
+            continue
+        if adjusted(g, test, counts, logged, exposed, days, weekend).p_two_sided > level:
+            continue
+        if worst is None or c.p_greater > worst[0]:
+            worst = (c.p_greater, g, c)
+    return None if worst is None else (worst[1], worst[2])
+
+
 def confirm(
     ready: list[ExposureTest],
     p: np.ndarray,
@@ -58,11 +111,12 @@ def confirm(
     logged: np.ndarray,
     exposed: np.ndarray,
     days: int,
+    weekend: np.ndarray,
 ) -> dict[int, Confirmation]:
     """Re-test the discoveries (``significant`` among ``ready``, two-sided ``p``) against each other.
 
-    Each is re-tested stratified by each other discovery's exposure status (exact conditional test of a
-    common rate ratio across the strata: exposed, unexposed, not logged). Its bar is the
+    Each is re-tested stratified by each other discovery's exposure status (``adjusted``: the day-level
+    permutation test within the strata exposed, unexposed, not logged). Its bar is the
     Benjamini-Hochberg cut-off for the discoveries left (``level * R / m``), or the nominal ``level`` for
     a discovery significant at the Bonferroni level ``level / m`` on its own (a strong link is dropped
     only when allowing for the other leaves nothing of it). A discovery is EXPLAINED by another when it
@@ -72,27 +126,19 @@ def confirm(
     either: a finding that is only "weaker, so it may partly reflect" another is not presented as real
     (measured from outside: 10 of the 12 findings presented that way were false). This removes links that only mirror another one on overlapping days (hot
     days that are also low-water days), and most of the excess of false links that a real trigger's
-    extra episodes cause among the other exposures (the daily counts are overdispersed for those tests,
-    which the Poisson test does not model).
+    extra episodes cause among the other exposures.
     Returns, per re-tested discovery (index into ``ready``): its Confirmation.
     """
     left = [int(i) for i in np.argsort(p, kind="stable") if significant[i]]
     if len(left) < 2:
         return {}
-    counts = np.bincount(ep.day, minlength=days).astype(np.int64)
+    counts = day_counts(ep, days)
     pairs: dict[tuple[int, int], tuple[float, float]] = {}
 
     def pair(i: int, g: int) -> tuple[float, float]:
         if (i, g) not in pairs:
-            t = ready[i]
-            j = EXPOSURES.index(t.exposure)
-            n = days - t.lag
-            strata = stratum(t, [ready[g]], logged, exposed, days)
-            y = counts[t.lag :]
-            e = exposed[j, :n]
-            u = logged[j, :n] & ~e
-            sums = [np.bincount(strata[m], weights=w, minlength=3) for m in (e, u) for w in (y[m], None)]
-            pairs[(i, g)] = stratified_compare(sums[0], sums[1], sums[2], sums[3])
+            c = adjusted(ready[i], ready[g], counts, logged, exposed, days, weekend)
+            pairs[(i, g)] = (c.rate_ratio, c.p_two_sided)
         return pairs[(i, g)]
 
     strong = level / len(ready)

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from diary.patterns.days import CHECKIN_FIELDS, EpisodeDays
+from diary.patterns.permutation import day_tests
 from diary.patterns.rules import MIN_CHECKIN_DAYS, MIN_EXPOSED_DAYS, MIN_TEST_EPISODES, MIN_UNEXPOSED_DAYS
 from diary.patterns.snapshot import Needs
+from diary.patterns.stats import RateComparison
 from diary.vocab import EPISODE_KINDS
 
 LAGS = (0, 1)  # same day, next day
@@ -124,7 +126,7 @@ class ExposureTest:
 
 def exposure_tests(ep: EpisodeDays, logged: np.ndarray, exposed: np.ndarray, days: int) -> list[ExposureTest]:
     """Every exposure x lag's counts (lags in LAGS order, exposures in EXPOSURES order)."""
-    counts = np.bincount(ep.day, minlength=days).astype(np.int64)
+    counts = day_counts(ep, days)
     kind_counts = np.stack(
         [np.bincount(ep.day[ep.kind == i], minlength=days) for i in range(len(EPISODE_KINDS))]
     ).astype(np.int64)
@@ -140,6 +142,37 @@ def exposure_tests(ep: EpisodeDays, logged: np.ndarray, exposed: np.ndarray, day
         xk_e, xk_u = e @ yk.T, u @ yk.T
         for j, x in enumerate(EXPOSURES):
             out.append(ExposureTest(x, lag, int(t_e[j]), int(t_u[j]), int(x_e[j]), int(x_u[j]), xk_e[j], xk_u[j]))
+    return out
+
+
+def day_counts(ep: EpisodeDays, days: int) -> np.ndarray:
+    return np.bincount(ep.day, minlength=days).astype(np.int64)
+
+
+def comparisons(
+    tests: list[ExposureTest],
+    ep: EpisodeDays,
+    logged: np.ndarray,
+    exposed: np.ndarray,
+    days: int,
+    weekend: np.ndarray,
+    confidence: float,
+) -> dict[tuple[str, int], RateComparison]:
+    """Every test with anything to compare (an exposed and an unexposed day, an episode), by (exposure
+    code, lag): the day-level permutation test (permutation.py), one batch per lag, days exchanged
+    within weekend / weekday of the episode day."""
+    counts = day_counts(ep, days)
+    out: dict[tuple[str, int], RateComparison] = {}
+    for lag in LAGS:
+        batch = [t for t in tests if t.lag == lag and t.t_e and t.t_u and t.x_e + t.x_u]
+        if not batch:
+            continue
+        n = days - lag
+        rows = [EXPOSURES.index(t.exposure) for t in batch]
+        e = exposed[rows, :n]
+        u = logged[rows, :n] & ~e
+        for t, c in zip(batch, day_tests(counts[lag:], e, u, weekend[lag:], confidence), strict=True):
+            out[(t.exposure.code, lag)] = c
     return out
 
 

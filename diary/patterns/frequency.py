@@ -1,5 +1,9 @@
 """How often: episodes per day and week over the last 7, 28 and 90 days, and the trend (the last 28 days
-against the 28 before, exact comparison of two Poisson rates). Only observed days count."""
+against the 28 before). Only observed days count.
+
+The trend test is the day-level permutation test (permutation.py) of the last 28 days' episode total
+against the 28 days before: a bad week of clustered episodes is evidence from a few days, not from each
+of its episodes (the exact Poisson test took each episode as independent evidence)."""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ import numpy as np
 
 from diary.patterns import sentences as say
 from diary.patterns.days import EpisodeDays
+from diary.patterns.permutation import day_tests
 from diary.patterns.rules import CONFIDENCE, FREQUENCY_PERIODS, MIN_TREND_DAYS, MIN_TREND_EPISODES, TREND_DAYS
 from diary.patterns.snapshot import Frequency, Period, Rate, Trend, TrendStatus, finite, p_value
-from diary.patterns.stats import RateComparison, compare_rates
+from diary.patterns.stats import RateComparison
 from diary.vocab import EPISODE_KINDS
 
 
@@ -51,7 +56,9 @@ def trend(recent: np.ndarray, previous: np.ndarray, noun: str) -> Trend:
     if missing:
         needs = "needs " + " and ".join(missing)
         return shaped(f"Not enough data for a trend in {noun} yet: it {needs}.", "not enough data", missing=needs)
-    c = compare_rates(x1, t1, x2, t2, CONFIDENCE)
+    days = np.concatenate([recent, previous])
+    is_recent = np.arange(days.size) < t1
+    c = day_tests(days, is_recent[None], ~is_recent[None], np.zeros(days.size, dtype=np.int64), CONFIDENCE)[0]
     status: TrendStatus = "rising" if c.ci_low > 1 else "falling" if c.ci_high < 1 else "stable"
     ci = say.ci_text(c.ci_low, c.ci_high)
     counts = f"{x1} in the last {t1} days, {x2} in the {t2} days before"

@@ -7,8 +7,9 @@ False findings on a person with no real effect at most 5% overall:
 - Suspected triggers (tagged by the person on at least ``MIN_SUSPECTED_TAGS`` episodes and
   ``MIN_SUSPECTED_SHARE`` of them, mapped to a check-in exposure) are pre-specified one-sided
   hypotheses ("more episodes when exposed", same day): Holm at ``ALPHA_SUSPECTED`` = 0.025. They are
-  tested whenever there is anything to compare (exact tests are valid at any size); the minimum-data
-  rules only decide between "not supported" and "not enough data".
+  tested whenever there is anything to compare (the permutation test is valid at any size); the
+  minimum-data rules only decide between "not supported" and "not enough data". A supported suspicion
+  that a finding on another exposure explains is withdrawn (confirmation.explained_suspicion).
 - Discovery: every exposure x lag tested, two-sided p-values, Benjamini-Hochberg at
   ``FDR_DISCOVERY`` = 0.025. When the suspected family tested nothing, or rejected every hypothesis
   it tested, its 0.025 passes on to discovery (BH at 0.05): the graphical (alpha-recycling) rule, so
@@ -43,7 +44,8 @@ PRIMARY_SHARE = 0.5  # same day, "more", one-sided
 SECONDARY_SHARE = 0.25  # each of: same day "fewer" (one-sided), next day (two-sided)
 
 METHOD = (
-    "Exact conditional test of two Poisson rates per exposure and lag. Suspected triggers: one-sided, Holm "
+    "Day-level permutation test per exposure and lag (days exchanged within weekend and weekday). Suspected "
+    "triggers: one-sided, Holm "
     f"at {ALPHA_SUSPECTED}. Discovery at {FDR_DISCOVERY}, or at {ALPHA_TOTAL} when the suspected triggers "
     "tested nothing or were all supported, split into three Benjamini-Hochberg families: same-day 'more' "
     f"(one-sided, {PRIMARY_SHARE:g} of the level), same-day 'fewer' (one-sided) and next-day (two-sided), "

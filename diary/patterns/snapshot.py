@@ -178,13 +178,13 @@ class Finding(TypedDict):
     rate_ratio: float | None  # None: unbounded (no episode on unexposed days)
     ci_low: float | None
     ci_high: float | None  # None: unbounded
-    p_value: float  # exact conditional, two-sided
+    p_value: float  # day-level permutation test, two-sided
     q_value: float  # Benjamini-Hochberg over every exposure x lag tested
     significant: bool  # q within the discovery level, and confirmed against the other discoveries
     direction: Literal["more", "fewer"]
     adjusted_for: list[ExposureLag]  # the discovery it was re-tested against ([] when not re-tested)
     adjusted_rate_ratio: float | None  # Mantel-Haenszel
-    adjusted_p_value: float | None  # stratified exact test
+    adjusted_p_value: float | None  # the same test within the strata of the other exposure
     by_kind: dict[str, KindCounts]
     sentence: str
 

@@ -39,6 +39,13 @@ class RateComparison:
     p_less: float = 1.0  # one-sided: fewer episodes on exposed days, ``P(X <= x_e)``
 
 
+def more_when_exposed(c: RateComparison) -> bool:
+    """The direction a comparison points: more episodes on exposed days (an unbounded ratio counts)."""
+    if math.isnan(c.rate_ratio):
+        return c.x_e * c.t_u > c.x_u * c.t_e
+    return c.rate_ratio > 1
+
+
 def binom_p_two_sided(k: int, n: int, p: float) -> float:
     """Two-sided exact binomial p-value, the same "minlike" rule and tolerance as scipy.stats.binomtest."""
     if n <= 0:

@@ -2,7 +2,8 @@
 hypotheses ("more episodes when exposed", same day), Holm across them (multiplicity.py).
 
 A suspected trigger is tested whenever there is anything to compare (an exposed and an unexposed day, an
-episode): the exact test is valid at any size, so strong evidence from a few weeks is "supported". The
+episode): the day-level permutation test is valid at any size, so strong evidence from a few weeks is
+"supported". The
 minimum-data rules decide only between "not supported" (enough data and no support) and "not enough
 data" (too little to say it is not).
 """
@@ -18,9 +19,9 @@ from diary.patterns import sentences as say
 from diary.patterns.days import EpisodeDays
 from diary.patterns.exposures import EXPOSURE_BY_TRIGGER, NOT_A_HYPOTHESIS, ExposureTest, when
 from diary.patterns.multiplicity import ALPHA_SUSPECTED, suspected_adjusted
-from diary.patterns.rules import CONFIDENCE, MIN_SUSPECTED_SHARE, MIN_SUSPECTED_TAGS
+from diary.patterns.rules import MIN_SUSPECTED_SHARE, MIN_SUSPECTED_TAGS
 from diary.patterns.snapshot import Suspected, finite, p_value
-from diary.patterns.stats import RateComparison, compare_rates
+from diary.patterns.stats import RateComparison
 
 Key = tuple[str, int]  # (exposure code, lag)
 
@@ -80,7 +81,7 @@ def suspected(
         if test.t_e == 0 or test.t_u == 0 or test.x_e + test.x_u == 0:  # nothing to compare at all
             entry["sentence"] = f"You suspect {label}; not enough data to check it yet: {entry['missing']}."
             continue
-        c = comparisons.get((x.code, 0)) or compare_rates(test.x_e, test.t_e, test.x_u, test.t_u, CONFIDENCE)
+        c = comparisons[(x.code, 0)]
         entry["exposed_days"], entry["unexposed_days"] = c.t_e, c.t_u
         entry["exposed_episodes"], entry["unexposed_episodes"] = c.x_e, c.x_u
         entry["rate_ratio"], entry["ci_low"], entry["ci_high"] = (

@@ -1,9 +1,10 @@
 """Triggers: does an exposure go with more (or fewer) episodes, the same day or the next?
 
-For each exposure and lag the episode count on exposed days is compared with unexposed days by the exact
-conditional test of two Poisson rates (binomial given the total; stats.compare_rates), rate ratio with
-the Clopper-Pearson interval transformed. Trigger tests count all kinds together (one family of tests,
-not one per kind); ``by_kind`` is descriptive. The order of the steps, each in its own module:
+For each exposure and lag the episode counts on exposed days are compared with unexposed days by the
+day-level permutation test (permutation.py: the day is the unit, so episodes that cluster on a few bad
+days are not counted as independent evidence; days exchanged within weekend / weekday), with the
+Mantel-Haenszel rate ratio and the interval that inverts the same test. Trigger tests count all kinds
+together (one family of tests, not one per kind); ``by_kind`` is descriptive. The order of the steps, each in its own module:
 
 1. the exposure x lag table (exposures.exposure_tests); those short of the minimum data are reported
    as ``not_enough_data`` with what they need;
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from diary.patterns import sentences as say
-from diary.patterns.confirmation import Confirmation, confirm
+from diary.patterns.confirmation import Confirmation, confirm, explained_suspicion
 from diary.patterns.days import EpisodeDays
-from diary.patterns.exposures import ExposureTest, exposure_tests, lag_name, when
+from diary.patterns.exposures import ExposureTest, comparisons, exposure_tests, lag_name, when
 from diary.patterns.multiplicity import discovery_families, discovery_level, multiple_testing
 from diary.patterns.rules import CONFIDENCE, MIN_SECONDARY_CLAIM_DAYS
 from diary.patterns.snapshot import (
@@ -39,7 +40,7 @@ from diary.patterns.snapshot import (
     finite,
     p_value,
 )
-from diary.patterns.stats import RateComparison, compare_rates
+from diary.patterns.stats import RateComparison, more_when_exposed
 from diary.patterns.suspected import suspected
 from diary.vocab import EPISODE_KINDS
 
@@ -54,18 +55,20 @@ class Triggers:
     multiple_testing: MultipleTesting
 
 
-def triggers(ep: EpisodeDays, logged: np.ndarray, exposed: np.ndarray, days: int, noun: str) -> Triggers:
+def triggers(
+    ep: EpisodeDays, logged: np.ndarray, exposed: np.ndarray, days: int, noun: str, weekend: np.ndarray
+) -> Triggers:
     """Every trigger analysis in order (the module docstring); ``logged``/``exposed``: (exposures x days)
-    from exposures.exposure_matrix."""
+    from exposures.exposure_matrix; ``weekend``: (days,) whether each local day is a Saturday or Sunday."""
     tests = exposure_tests(ep, logged, exposed, days)
     by_key = {(t.exposure.code, t.lag): t for t in tests}
     ready = [t for t in tests if t.enough]
-    comparisons = {(t.exposure.code, t.lag): compare_rates(t.x_e, t.t_e, t.x_u, t.t_u, CONFIDENCE) for t in ready}
-    suspects, n_suspected, all_rejected = suspected(ep, by_key, comparisons, noun)
+    compared = comparisons(tests, ep, logged, exposed, days, weekend, CONFIDENCE)
+    suspects, n_suspected, all_rejected = suspected(ep, by_key, compared, noun)
     level, recycled = discovery_level(n_suspected, all_rejected)
-    cs = [comparisons[(t.exposure.code, t.lag)] for t in ready]
+    cs = [compared[(t.exposure.code, t.lag)] for t in ready]
     p = np.array([c.p_two_sided for c in cs])
-    more = np.array([c.x_u == 0 or c.rate_ratio > 1 for c in cs], dtype=bool)
+    more = np.array([more_when_exposed(c) for c in cs], dtype=bool)
     q, significant = discovery_families(
         np.array([t.lag for t in ready], dtype=np.int64),
         more,
@@ -77,11 +80,11 @@ def triggers(ep: EpisodeDays, logged: np.ndarray, exposed: np.ndarray, days: int
     primary = (np.array([t.lag for t in ready]) == 0) & more
     days_ok = np.array([min(t.t_e, t.t_u) >= MIN_SECONDARY_CLAIM_DAYS for t in ready], dtype=bool)
     significant &= primary | days_ok
-    confirmations = confirm(ready, p, significant, level, ep, logged, exposed, days)
+    confirmations = confirm(ready, p, significant, level, ep, logged, exposed, days, weekend)
     findings = [
         finding(
             t,
-            comparisons[(t.exposure.code, t.lag)],
+            compared[(t.exposure.code, t.lag)],
             float(q[i]),
             bool(significant[i]),
             confirmations.get(i),
@@ -91,6 +94,17 @@ def triggers(ep: EpisodeDays, logged: np.ndarray, exposed: np.ndarray, days: int
         for i, t in enumerate(ready)
     ]
     findings.sort(key=lambda f: (f["p_value"], f["lag"], f["exposure"]))
+    kept = [t for i, t in enumerate(ready) if significant[i] and (i not in confirmations or confirmations[i].kept)]
+    index = {(t.exposure.code, t.lag): i for i, t in enumerate(ready)}
+    for s in suspects:
+        if s["status"] != "supported" or s["exposure"] is None:
+            continue
+        test = by_key[(s["exposure"], 0)]
+        own = confirmations.get(index.get((s["exposure"], 0), -1))
+        if own is not None and not own.kept:  # its own finding is not clear once another is allowed for
+            withdraw(s, test, compared[(s["exposure"], 0)], ready[own.others[0]], noun)
+        elif (hit := explained_suspicion(test, kept, level, ep, logged, exposed, days, weekend)) is not None:
+            withdraw(s, test, compared[(s["exposure"], 0)], hit[0], noun)
     return Triggers(
         findings=findings,
         lacking=[lacking(t, noun) for t in tests if not t.enough],
@@ -112,7 +126,7 @@ def finding(
 ) -> Finding:
     """One tested exposure x lag: ``significant`` in discovery, ``adj`` its confirmation (if re-tested)."""
     kept = significant and (adj is None or adj.kept)
-    more = c.x_u == 0 or c.rate_ratio > 1
+    more = more_when_exposed(c)
     on = when(t.exposure, t.lag)
     others = " and ".join(f"{ready[j].exposure.label} ({lag_name(ready[j].lag)})" for j in adj.others) if adj else ""
     if kept:
@@ -164,6 +178,15 @@ def finding(
         adjusted_p_value=p_value(adj.p) if adj else None,
         by_kind=by_kind,
         sentence=sentence,
+    )
+
+
+def withdraw(s: Suspected, test: ExposureTest, c: RateComparison, other: ExposureTest, noun: str) -> None:
+    """A supported suspicion another finding explains (confirmation.explained_suspicion): not supported."""
+    s["status"] = "not supported"
+    s["sentence"] = (
+        f"You suspect {s['label']}; your check-ins show that {say.rate_clause(noun, c, when(test.exposure, 0))}, "
+        f"but not once {other.exposure.label} ({lag_name(other.lag)}) is allowed for: it may only reflect that."
     )
 
 

@@ -26,6 +26,7 @@ from scipy import stats
 
 from diary.patterns import analysis as an
 from diary.patterns.analysis import CheckinRow, EpisodeRow, analyse
+from diary.patterns.permutation import PERMUTATIONS
 from diary.patterns.stats import (
     bh_qvalues,
     binom_p_two_sided,
@@ -34,6 +35,7 @@ from diary.patterns.stats import (
     holm_adjust,
     stratified_compare,
 )
+from tests.diary.test_patterns_permutation import exact, mc_close
 
 TODAY = dt.date(2024, 4, 9)  # the last complete local day the fixtures fill
 NOW = TODAY + dt.timedelta(days=1)  # the day in progress: analyse(today=NOW) leaves it out
@@ -45,6 +47,22 @@ EXPOSED: dict[str, dict[str, Any]] = {"low_water": {"water_ml": 1000}, "caffeine
            "vigorous_exercise": {"exercise_intensity": "vigorous"}, "heat": {"hot_weather": True},
            "short_sleep": {"sleep_h": 5.0}, "high_stress": {"stress": 8}, "long_sitting": {"sitting_h": 9.5},
            "medication": {"medications": ("statin",)}}  # fmt: skip
+
+
+def weekend(first: dt.date, n: int, lag: int = 0) -> np.ndarray:
+    """The permutation strata analyse uses: weekend (1) or weekday (0) of each episode day."""
+    return np.array([(first + dt.timedelta(days=i + lag)).weekday() >= 5 for i in range(n)], dtype=np.int64)
+
+
+def mantel_haenszel(y: np.ndarray, e: np.ndarray, strata: np.ndarray) -> float:
+    """Reference: sum_s x_e,s t_u,s / m_s over sum_s x_u,s t_e,s / m_s."""
+    num = den = 0.0
+    for s in np.unique(strata):
+        k = strata == s
+        m = k.sum()
+        num += y[k & e].sum() * (k & ~e).sum() / m
+        den += y[k & ~e].sum() * (k & e).sum() / m
+    return num / den
 
 
 def episode(
@@ -209,12 +227,17 @@ def test_trigger_numbers_on_a_hand_fixture_and_the_q_value_of_each_family() -> N
         12,
         12,
     )
-    assert f0["rate_ratio"] == pytest.approx(2.0)
-    ref = stats.binomtest(16, 28, 8 / 20)
-    assert f0["p_value"] == pytest.approx(ref.pvalue, rel=1e-5)
-    ci = ref.proportion_ci(method="exact")
-    assert f0["ci_low"] == pytest.approx(ci.low / (1 - ci.low) * 12 / 8, rel=1e-3)
-    assert f0["ci_high"] == pytest.approx(ci.high / (1 - ci.high) * 12 / 8, rel=1e-3)
+    assert f0["rate_ratio"] == pytest.approx(2.0)  # 2 on every exposed day, 1 on every other: in each stratum too
+    # the day-level permutation test against exact enumeration of the exposed days within weekend / weekday
+    y0 = np.array([2 if i in low else 1 for i in range(20)])
+    e0 = np.array([i in low for i in range(20)])
+    greater, _ = exact(y0, e0, ~e0, weekend(first, 20))
+    assert greater < 1 / PERMUTATIONS  # only the observed assignment reaches 16
+    assert mc_close(f0["q_value"], greater, PERMUTATIONS)  # one test in the family: q is the one-sided p
+    assert f0["p_value"] == pytest.approx(2 * f0["q_value"], rel=1e-4)
+    # no spread within either side (2 on every exposed day, 1 on every other): the inverted test leaves
+    # exactly the ratio 2 (any other ratio makes the observed total the most extreme of all)
+    assert 1 < f0["ci_low"] <= 2.0 <= f0["ci_high"]
     # lag 1: 19 day pairs; exposure on day d, episodes on day d + 1
     # pairs (d, d + 1) for d = 0..18: the days after low water (1, 3, 6, 8, 11, 14, 16, 19) had 1 episode
     # each; the other 11 pairs' next days hold the remaining 28 - 2 (day 0 has no pair) - 8 = 18
@@ -225,12 +248,15 @@ def test_trigger_numbers_on_a_hand_fixture_and_the_q_value_of_each_family() -> N
         11,
         18,
     )
-    p1 = stats.binomtest(8, 26, 8 / 19).pvalue
-    assert f1["p_value"] == pytest.approx(p1, rel=1e-5)
+    counts = np.array(
+        [sum(1 for e in episodes if e.started_at.date() == first + dt.timedelta(days=i)) for i in range(20)]
+    )
+    g1, l1 = exact(counts[1:], e0[:19], ~e0[:19], weekend(first, 19, lag=1))
+    p1 = min(1.0, 2 * min(g1, l1))
+    assert mc_close(f1["p_value"] / 2, p1 / 2, 500)
     # one test in each family (multiplicity.discovery_families): the same-day "more" family's q is its
     # one-sided p, the next-day family's its two-sided p
-    assert f0["q_value"] == pytest.approx(stats.binomtest(16, 28, 8 / 20, alternative="greater").pvalue, rel=1e-5)
-    assert f1["q_value"] == pytest.approx(p1, rel=1e-5)
+    assert f1["q_value"] == f1["p_value"]
     assert report["multiple_testing"]["discovery_tests"] == 2
     # the other exposures were never logged: not enough data, with what is missing
     gap = lacking(report, "caffeine", 0)
@@ -254,7 +280,9 @@ def test_lag_one_pairs_exposure_day_with_the_next_day() -> None:
         14,
         5,
     )
-    assert f1["rate_ratio"] == pytest.approx((10 / 5) / (5 / 14))
+    y = np.array([per_day.get(d, 0) for d in range(1, 20)])
+    e = np.array([d in low for d in range(19)])
+    assert f1["rate_ratio"] == pytest.approx(mantel_haenszel(y, e, weekend(first, 19, lag=1)), rel=1e-3)
     f0 = finding(report, "low_water", 0)
     assert (f0["exposed_days"], f0["exposed_episodes"], f0["unexposed_days"], f0["unexposed_episodes"]) == (
         5,
@@ -347,13 +375,7 @@ def test_suspected_trigger_statuses() -> None:
     assert dehydration["sentence"].startswith(
         "You suspect dehydration, and your check-ins support it: cramps happened about"
     )
-    c = compare_rates(
-        dehydration["exposed_episodes"],
-        dehydration["exposed_days"],
-        dehydration["unexposed_episodes"],
-        dehydration["unexposed_days"],
-    )
-    assert dehydration["p_value"] == pytest.approx(c.p_greater, rel=1e-5)  # one-sided
+    assert dehydration["p_value"] < 0.01  # one-sided, the day-level permutation test
     caffeine = suspected(report, "caffeine")
     assert caffeine["status"] == "not supported"
     # Holm over the two tested suspected triggers
@@ -398,9 +420,10 @@ def test_a_suspected_trigger_with_strong_evidence_from_few_days_is_supported() -
         8,
         2,
     )
-    assert dehydration["p_value"] == pytest.approx(
-        stats.binomtest(8, 10, 4 / 20, alternative="greater").pvalue, rel=1e-5
-    )
+    # only the observed assignment of the 4 exposed days (within weekend / weekday) reaches 8 episodes
+    y = np.array([2 if d in low else 1 if d in (3, 12) else 0 for d in range(20)])
+    e = np.array([d in low for d in range(20)])
+    assert mc_close(dehydration["p_value"], exact(y, e, ~e, weekend(first, 20))[0], PERMUTATIONS)
     assert dehydration["p_adjusted"] == pytest.approx(2 * dehydration["p_value"], rel=1e-5)  # Holm, 2 hypotheses
     caffeine = suspected(report, "caffeine")
     assert caffeine["status"] == "not enough data" and caffeine["p_value"] is not None
@@ -490,10 +513,13 @@ def test_frequency_rates_and_trend_with_exact_interval() -> None:
     trend = freq["trend"]
     assert trend["status"] == "rising"
     assert trend["rate_ratio"] == pytest.approx(4.0)
-    ci = stats.binomtest(20, 25, 0.5).proportion_ci(method="exact")
-    assert trend["ci_low"] == pytest.approx(ci.low / (1 - ci.low), rel=1e-3)
-    assert trend["ci_high"] == pytest.approx(ci.high / (1 - ci.high), rel=1e-3)
-    assert trend["p_value"] == pytest.approx(stats.binomtest(20, 25, 0.5).pvalue, rel=1e-5)
+    # the day-level permutation test: 25 days with one episode each among 56, 20 of them in the recent 28;
+    # exactly: the recent total is hypergeometric (56 days, 25 with an episode, 28 drawn)
+    exact_greater = float(stats.hypergeom(56, 25, 28).sf(19))
+    assert exact_greater < 1 / PERMUTATIONS
+    assert trend["p_value"] == pytest.approx(2 / (PERMUTATIONS + 1), rel=1e-4)
+    assert trend["ci_low"] is not None and trend["ci_high"] is not None
+    assert 1 < trend["ci_low"] < 4.0 < trend["ci_high"]
     assert trend["sentence"].startswith(
         "Episodes are rising: about 4 times as often in the last 28 days as in the 28 days before (4.0 times, 95% CI"
     )
@@ -632,8 +658,8 @@ def test_empty_diary() -> None:
 
 
 # diary/patterns/ minus the Django side (api, handlers, models, openapi, selectors, services, tasks)
-PURE_CORE = ("analysis", "confirmation", "days", "duration", "exposures", "frequency", "multiplicity", "relief",
-             "rows", "rules", "sentences", "snapshot", "stats", "summary", "suspected", "timing", "triggers", "where")  # fmt: skip
+PURE_CORE = ("analysis", "confirmation", "days", "duration", "exposures", "frequency", "multiplicity", "permutation",
+             "relief", "rows", "rules", "sentences", "snapshot", "stats", "summary", "suspected", "timing", "triggers", "where")  # fmt: skip
 
 
 def test_the_core_imports_no_django() -> None:
