@@ -159,7 +159,7 @@ CASES: dict[str, Case] = {
         follows={"low_water": ("heat", 0.9)}, shares={"heat": 0.3}, tag={"heat": 0.4, "dehydration": 0.4},
     ),
     "weaker": Case(
-        seed=116, days=120, window_days=120, base=0.8, effects={("heat", 0): 2.2, ("long_sitting", 0): 2.2},
+        seed=45, days=120, window_days=120, base=0.8, effects={("heat", 0): 2.2, ("long_sitting", 0): 2.2},
         follows={"low_water": ("heat", 0.6)}, shares={"heat": 0.3}, tag={"heat": 0.4, "dehydration": 0.4},
     ),
     "only_exposed": Case(
