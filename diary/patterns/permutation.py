@@ -6,31 +6,33 @@ then treats ten episodes of one bad day as ten independent pieces of evidence. M
 this made about one presented claim in seven false (most of them other exposures' same-day "more" in
 diaries with clustered days, a weekly rhythm, or hot days in runs).
 
-The test here takes the DAY as the unit. For one exposure, the statistic is the episode total on its
-exposed days, ``x_e``. Under "the exposure makes no difference", which days were exposed is
-exchangeable with the days' counts, so the null distribution of ``x_e`` is that of the total of a random
-set of ``t_e`` of the same days: exact given the day counts whatever their distribution (no Poisson
-assumption, clustering included). Days are exchanged only within a STRATUM: weekend vs weekday of the
-episode day (a weekly rhythm, e.g. more episodes and more exercise at weekends, is not read as an
-exposure effect), and the same set of logged exposures (a day that did not log an exposure never moves
-into its comparison).
+The test here takes the DAY as the unit. Under "the exposure makes no difference", which days were
+exposed is exchangeable with the days' counts, so any statistic's null distribution is its distribution
+over re-assignments of the exposed days among the same days: exact given the day counts whatever their
+distribution (no Poisson assumption, clustering included). Days are exchanged only within a STRATUM:
+weekend vs weekday of the episode day (a weekly rhythm, e.g. more episodes and more exercise at weekends,
+is not read as an exposure effect), and the same set of logged exposures (a day that did not log an
+exposure never moves into its comparison).
 
-- ``p_greater = (1 + #{permutations with total >= x_e}) / (B + 1)`` (``p_less`` alike), the Monte Carlo
-  permutation p-value, valid at any B; ``B = PERMUTATIONS``; two-sided ``min(1, 2 min(p_greater,
-  p_less))``. The permutations are seeded from the data (a hash of the day counts, exposures and strata),
-  so the same diary always gets the same answer.
-- The rate ratio is the Mantel-Haenszel rate ratio over the strata (with one stratum: the crude ratio).
-  It is the value of ``theta`` at which the observed total equals its permutation mean once the exposed
-  days' counts are divided by ``theta``, the estimate that belongs to this test.
+- The statistic (``_Studentized``): in each stratum with exposed and unexposed days, the exposed days'
+  mean count minus the unexposed days', weighted ``t_e t_u / m`` and summed, divided by its standard
+  error from the spread within the exposed and within the unexposed days. (The plain exposed total is
+  also exact, but its permutation spread includes a real effect's own variance: it lost a quarter of the
+  recall of planted triggers at 30 days.)
+- ``p_greater = (1 + #{permutations with a statistic >= the observed}) / (B + 1)`` (``p_less`` alike),
+  valid at any B; two-sided ``min(1, 2 min(p_greater, p_less))``. Monte Carlo in two stages: every
+  exposure gets FIRST_PERMUTATIONS, those with a one-sided p at most REFINE_BELOW get PERMUTATIONS in all.
+  The permutations come from fixed-seed pools (``_pool``), so the same diary always gets the same answer.
+- The rate ratio is the Mantel-Haenszel rate ratio over the strata (with one stratum: the crude ratio):
+  the ratio at which the exposed days, their counts divided by it, match the others on average.
 - The confidence interval inverts the same test: ``theta`` is in the 95% interval when neither one-sided
-  test of "the ratio is theta" (exposed days' counts divided by ``theta``, then permuted) rejects at
-  2.5%. With the same permutations each bound is an order statistic of ``(x_e - a_k) / b_k``, where
-  ``a_k`` and ``b_k`` are the k-th permutation's totals of the counts drawn from exposed and from
-  unexposed days: so the interval excludes 1 exactly when the two-sided p is at most 0.05.
+  test of "the ratio is theta" (exposed days' counts divided by ``theta``, then permuted with the same
+  permutations) rejects at 2.5%; each bound by bisection on log theta, and the interval holds 1 exactly
+  when the two-sided p is over 0.05.
 - With many days (over ``MC_MAX_DAYS`` compared, and at least ``NORMAL_MIN_SIDE`` exposed and unexposed),
-  the same permutation distribution is taken as normal with its exact mean and variance (the
-  finite-population central limit theorem; each side's total sums hundreds of days), and the interval
-  inverts that: five years of data stay fast.
+  the studentized statistic is taken as standard normal (its large-sample permutation distribution; a
+  Welch-type comparison of the day counts within the strata), and the interval inverts that: a year or
+  five of data stay fast.
 - With no episodes on one side in the strata that compare anything, the ratio has no finite estimate and
   the inversion leaves that bound open; the other bound is then the exact Poisson one (stats.py), moved
   to 1 if needed so that the interval still excludes 1 exactly when the permutation test rejects.
@@ -53,8 +55,8 @@ from diary.patterns.stats import RateComparison, compare_rates
 FIRST_PERMUTATIONS = 500
 PERMUTATIONS = 4000
 REFINE_BELOW = 0.02
-MC_MAX_DAYS = 400  # beyond this many days compared, exposures with ...
-NORMAL_MIN_SIDE = 100  # ... at least this many exposed and unexposed days use the normal approximation
+MC_MAX_DAYS = 200  # beyond this many days compared, exposures with ...
+NORMAL_MIN_SIDE = 50  # ... at least this many exposed and unexposed days use the normal approximation
 
 
 def refine(strata: np.ndarray, logged: np.ndarray) -> np.ndarray:
@@ -156,70 +158,54 @@ class _Studentized:
         n = t.size + 1
         return (1 + int(np.count_nonzero(t >= obs - tol))) / n, (1 + int(np.count_nonzero(t <= obs + tol))) / n
 
-    def bounds(self, estimate: float, alpha: float) -> tuple[float, float]:
+    def normal_p(self, theta: float) -> tuple[float, float]:
+        """The same one-sided p-values with the statistic taken as standard normal (many days)."""
+        z = np.zeros_like(self.e1)
+        upper = _upper(float(self._stat(theta, self.e1, z, self.e2, z)))
+        return upper, 1 - upper
+
+    def normal_bounds(self, alpha: float) -> tuple[float, float] | None:
+        """``normal_p``'s interval in closed form. With ``x = 1 / theta`` only the exposed days' values
+        scale, so the statistic is ``(A x - C) / sqrt(D x^2 + F)``; each bound solves a quadratic in x
+        (the root on the side of the estimate). None when the spread is degenerate (then: bisection)."""
+        a = float((self.w * self.e1 / self.t_e).sum())
+        c = float((self.w * self.u1 / self.t_u).sum())
+        d = self.c_e * float((self.e2 - self.e1 * self.e1 / self.t_e).sum())
+        f = self.c_u * float((self.u2 - self.u1 * self.u1 / self.t_u).sum())
+        if a <= 0 or c <= 0 or d <= 0 or f <= 0:
+            return None
+        z = NormalDist().inv_cdf(1 - alpha / 2)
+        qa, qb, qc = a * a - z * z * d, -2 * a * c, c * c - z * z * f
+        disc = qb * qb - 4 * qa * qc
+        roots = [] if disc < 0 or qa == 0 else [(-qb - math.sqrt(disc)) / (2 * qa), (-qb + math.sqrt(disc)) / (2 * qa)]
+        up = [x for x in roots if x > 0 and a * x - c > 0]  # z(theta) = +z: the lower bound
+        down = [x for x in roots if x > 0 and a * x - c < 0]  # z(theta) = -z: the upper bound
+        lo = 1 / min(up) if up else 0.0
+        hi = 1 / max(down) if down else math.inf
+        return lo, hi
+
+    def bounds(self, estimate: float, alpha: float, normal: bool = False) -> tuple[float, float]:
         """The interval: the ``theta`` where each one-sided p crosses ``alpha / 2`` (bisection on log theta
         either side of the estimate; 0 or unbounded when it never does within a factor of e^8)."""
+        if normal and (closed := self.normal_bounds(alpha)) is not None:
+            return closed
+        p = self.normal_p if normal else self.p
 
         def cross(side: int, outward: float) -> float:
             inside, outside = math.log(estimate), math.log(estimate) + outward
-            if self.p(math.exp(outside))[side] > alpha / 2:
+            if p(math.exp(outside))[side] > alpha / 2:
                 return 0.0 if outward < 0 else math.inf
-            if self.p(estimate)[side] <= alpha / 2:
+            if p(estimate)[side] <= alpha / 2:
                 return estimate
             for _ in range(16):
                 mid = (inside + outside) / 2
-                if self.p(math.exp(mid))[side] > alpha / 2:
+                if p(math.exp(mid))[side] > alpha / 2:
                     inside = mid
                 else:
                     outside = mid
             return math.exp((inside + outside) / 2)
 
         return cross(0, -8.0), cross(1, 8.0)
-
-
-class _Normal:
-    """One exposure's permutation distribution as normal (module docstring): the mean and variance of the
-    exposed total of ``y (e + theta u)`` are ``mean0 + mean1 theta`` and ``var0 + var1 theta + var2
-    theta^2`` (sums over the strata that compare anything of the finite-population formulas)."""
-
-    def __init__(self, y: np.ndarray, e: np.ndarray, u: np.ndarray, sid: np.ndarray) -> None:
-        n = int(sid.max()) + 1
-        yf = y.astype(float)
-        m = np.bincount(sid, weights=(e | u).astype(float), minlength=n)
-        t_e = np.bincount(sid, weights=e.astype(float), minlength=n)
-        e1, u1 = np.bincount(sid, weights=yf * e, minlength=n), np.bincount(sid, weights=yf * u, minlength=n)
-        e2 = np.bincount(sid, weights=yf * yf * e, minlength=n)
-        u2 = np.bincount(sid, weights=yf * yf * u, minlength=n)
-        keep = (t_e > 0) & (t_e < m)
-        m, t_e, e1, u1, e2, u2 = m[keep], t_e[keep], e1[keep], u1[keep], e2[keep], u2[keep]
-        c = t_e * (m - t_e) / (m * (m - 1))
-        self.observed = float(e1.sum())
-        self.mean0, self.mean1 = float((t_e * e1 / m).sum()), float((t_e * u1 / m).sum())
-        self.var0 = float((c * (e2 - e1 * e1 / m)).sum())
-        self.var1 = float((c * (-2 * e1 * u1 / m)).sum())
-        self.var2 = float((c * (u2 - u1 * u1 / m)).sum())
-
-    def z(self, theta: float, shift: float) -> float:
-        """The observed total moved by ``shift`` (the half-unit continuity correction: -0.5 for the upper
-        tail, +0.5 for the lower), standardised under "the ratio is theta" (falls as theta grows)."""
-        var = self.var0 + theta * (self.var1 + theta * self.var2)
-        d = self.observed + shift - self.mean0 - self.mean1 * theta
-        return d / math.sqrt(var) if var > 0 else math.copysign(math.inf, d) if d else 0.0
-
-    def bound(self, z: float, shift: float) -> float:
-        """``theta`` where ``self.z(theta, shift) == z`` (bisection on log theta)."""
-        lo, hi = -12.0, 12.0
-        if self.z(math.exp(lo), shift) < z:
-            return 0.0
-        if self.z(math.exp(hi), shift) > z:
-            return math.inf
-        for _ in range(50):
-            mid = (lo + hi) / 2
-            if self.z(math.exp(mid), shift) > z:
-                lo = mid
-            else:
-                hi = mid
-        return math.exp((lo + hi) / 2)
 
 
 def _upper(z: float) -> float:
@@ -255,6 +241,22 @@ def _open_bounds(c: RateComparison, lo: float, hi: float, num: float, den: float
     return lo, hi
 
 
+def _comparison(
+    st: _Studentized, p: tuple[float, float], normal: bool, x_e: int, t_e: int, x_u: int, t_u: int,
+    num: float, den: float, alpha: float,
+) -> RateComparison:  # fmt: skip
+    """One exposure's comparison: the estimate, the p-values ``p`` (greater, less) and the interval that
+    inverts the same test; the interval holds 1 exactly when neither one-sided test rejects at alpha / 2."""
+    p_g, p_l = p
+    rr = math.inf if den == 0 else num / den
+    lo, hi = st.bounds(rr, alpha, normal) if 0 < rr < math.inf else (0.0, math.inf)
+    lo = max(lo, 1.0) if p_g <= alpha / 2 else min(lo, 1.0)
+    hi = min(hi, 1.0) if p_l <= alpha / 2 else max(hi, 1.0)
+    c = RateComparison(x_e, t_e, x_u, t_u, rr, lo, hi, min(1.0, 2 * min(p_g, p_l)), p_g, p_l)
+    lo, hi = _open_bounds(c, lo, hi, num, den)
+    return RateComparison(x_e, t_e, x_u, t_u, rr, lo, hi, c.p_two_sided, p_g, p_l)
+
+
 def day_tests(
     y: np.ndarray, exposed: np.ndarray, unexposed: np.ndarray, strata: np.ndarray, confidence: float = 0.95
 ) -> list[RateComparison]:
@@ -280,15 +282,10 @@ def day_tests(
             rr = math.nan if num + den == 0 else (math.inf if den == 0 else num / den)
             out[j] = RateComparison(int(x_e[j]), int(t_e[j]), int(x_u[j]), int(t_u[j]), rr, 0.0, math.inf, 1.0, 1.0)
         elif m > MC_MAX_DAYS and min(t_e[j], t_u[j]) >= NORMAL_MIN_SIDE:
-            s = _Normal(y, exposed[j], unexposed[j], sid)
-            p_g, p_l = _upper(s.z(1.0, -0.5)), 1 - _upper(s.z(1.0, 0.5))
-            z = NormalDist().inv_cdf(1 - alpha / 2)
-            c = RateComparison(
-                int(x_e[j]), int(t_e[j]), int(x_u[j]), int(t_u[j]), math.inf if den == 0 else num / den,
-                s.bound(z, -0.5), s.bound(-z, 0.5), min(1.0, 2 * min(p_g, p_l)), p_g, p_l,
-            )  # fmt: skip
-            lo, hi = _open_bounds(c, c.ci_low, c.ci_high, num, den)
-            out[j] = RateComparison(c.x_e, c.t_e, c.x_u, c.t_u, c.rate_ratio, lo, hi, c.p_two_sided, p_g, p_l)
+            st = _Studentized(np.zeros((4, 0, int(sid.max()) + 1)), y, exposed[j], unexposed[j], sid)
+            out[j] = _comparison(
+                st, st.normal_p(1.0), True, int(x_e[j]), int(t_e[j]), int(x_u[j]), int(t_u[j]), num, den, alpha
+            )
         else:
             monte_carlo.append((j, num, den))
     if monte_carlo:
@@ -306,15 +303,7 @@ def day_tests(
             if col in refine_rows:
                 d = np.concatenate([d, more[:, :, refine_rows.index(col)]], axis=1)
             st = _Studentized(d, y, exposed[j], unexposed[j], sid)
-            p_g, p_l = st.p(1.0)
-            rr = math.inf if den == 0 else num / den
-            lo, hi = st.bounds(rr, alpha) if 0 < rr < math.inf else (0.0, math.inf)
-            # the interval holds 1 exactly when neither one-sided test rejects at alpha / 2
-            lo = max(lo, 1.0) if p_g <= alpha / 2 else min(lo, 1.0)
-            hi = min(hi, 1.0) if p_l <= alpha / 2 else max(hi, 1.0)
-            c = RateComparison(
-                int(x_e[j]), int(t_e[j]), int(x_u[j]), int(t_u[j]), rr, lo, hi, min(1.0, 2 * min(p_g, p_l)), p_g, p_l
+            out[j] = _comparison(
+                st, st.p(1.0), False, int(x_e[j]), int(t_e[j]), int(x_u[j]), int(t_u[j]), num, den, alpha
             )
-            lo, hi = _open_bounds(c, lo, hi, num, den)
-            out[j] = RateComparison(c.x_e, c.t_e, c.x_u, c.t_u, rr, lo, hi, c.p_two_sided, p_g, p_l)
     return [c for c in out if c is not None]

@@ -157,10 +157,11 @@ def test_the_normal_approximation_matches_the_monte_carlo_test_on_many_days() ->
         mc = day_tests(y, e[None], (~e)[None], strata)[0]
     finally:
         permutation.MC_MAX_DAYS = old
-    # two tests of the same null (the normal one of the exposed total, the Monte Carlo one studentized):
-    # the same estimate, the same decision, intervals within a few percent
+    # the same statistic, its permutation distribution drawn or taken as standard normal: the same
+    # estimate, the same decision, p and the interval within a few percent
     assert normal.rate_ratio == pytest.approx(mc.rate_ratio)
-    assert 0.001 < mc.p_two_sided < 0.05 and 0.001 < normal.p_two_sided < 0.05
+    assert 0.001 < mc.p_two_sided < 0.05
+    assert normal.p_two_sided == pytest.approx(mc.p_two_sided, rel=0.6)
     assert normal.ci_low == pytest.approx(mc.ci_low, rel=0.05)
     assert normal.ci_high == pytest.approx(mc.ci_high, rel=0.05)
 
