@@ -27,7 +27,8 @@ exposure never moves into its comparison).
   the ratio at which the exposed days, their counts divided by it, match the others on average.
 - The confidence interval inverts the same test: ``theta`` is in the 95% interval when neither one-sided
   test of "the ratio is theta" (exposed days' counts divided by ``theta``, then permuted with the same
-  permutations) rejects at 2.5%; each bound by bisection on log theta, and the interval holds 1 exactly
+  permutations) rejects at 2.5%; each bound by bisection on log theta over the first FIRST_PERMUTATIONS
+  permutations (started from the normal form's bound), and the interval holds 1 exactly
   when the two-sided p is over 0.05.
 - With many days (over ``MC_MAX_DAYS`` compared, and at least ``NORMAL_MIN_SIDE`` exposed and unexposed),
   the studentized statistic is taken as standard normal (its large-sample permutation distribution; a
@@ -132,8 +133,11 @@ class _Studentized:
         self.t_e, self.t_u = t_e[keep], t_u[keep]
         self.e1, self.u1 = per(yf * e)[keep], per(yf * u)[keep]
         self.e2, self.u2 = per(yf * yf * e)[keep], per(yf * yf * u)[keep]
-        self.a1, self.a2 = draws[0][:, keep], draws[2][:, keep]
-        self.b1, self.b2 = draws[1][:, keep] - self.a1, draws[3][:, keep] - self.a2
+        zero = np.zeros((1, int(keep.sum())))
+        self.a1 = np.vstack([self.e1[None, :], draws[0][:, keep]])  # row 0: the observed assignment
+        self.a2 = np.vstack([self.e2[None, :], draws[2][:, keep]])
+        self.b1 = np.vstack([zero, draws[1][:, keep] - draws[0][:, keep]])
+        self.b2 = np.vstack([zero, draws[3][:, keep] - draws[2][:, keep]])
         self.w = self.t_e * self.t_u / (self.t_e + self.t_u)
         df_e = max(float(self.t_e.sum()) - int(keep.sum()), 1.0)
         df_u = max(float(self.t_u.sum()) - int(keep.sum()), 1.0)
@@ -149,14 +153,16 @@ class _Studentized:
         ss_u = np.maximum(su2 - su * su / self.t_u, 0.0).sum(axis=-1)
         return np.asarray((self.w * d).sum(axis=-1) / np.sqrt(self.c_e * ss_e + self.c_u * ss_u + 1e-12))
 
-    def p(self, theta: float) -> tuple[float, float]:
-        """Monte Carlo p-values of "the ratio is theta": ``(1 + #{T_k >= T}) / (B + 1)`` and with ``<=``."""
-        t = self._stat(theta, self.a1, self.b1, self.a2, self.b2)
-        z = np.zeros_like(self.e1)
-        obs = float(self._stat(theta, self.e1, z, self.e2, z))
+    def p(self, theta: float, draws: tuple[np.ndarray, ...] | None = None) -> tuple[float, float]:
+        """Monte Carlo p-values of "the ratio is theta": ``(1 + #{T_k >= T}) / (B + 1)`` and with ``<=``
+        (over ``draws``, (a1, b1, a2, b2), all of them by default). Row 0 of each is the observed
+        assignment (the exposed days' own sums), so one pass gives T and every T_k."""
+        a1, b1, a2, b2 = draws or (self.a1, self.b1, self.a2, self.b2)
+        t = self._stat(theta, a1, b1, a2, b2)
+        obs = float(t[0])
         tol = 1e-9 * (1 + abs(obs))
-        n = t.size + 1
-        return (1 + int(np.count_nonzero(t >= obs - tol))) / n, (1 + int(np.count_nonzero(t <= obs + tol))) / n
+        n = t.size
+        return (int(np.count_nonzero(t >= obs - tol))) / n, (int(np.count_nonzero(t <= obs + tol))) / n
 
     def normal_p(self, theta: float) -> tuple[float, float]:
         """The same one-sided p-values with the statistic taken as standard normal (many days)."""
@@ -185,21 +191,45 @@ class _Studentized:
         return lo, hi
 
     def bounds(self, estimate: float, alpha: float, normal: bool = False) -> tuple[float, float]:
-        """The interval: the ``theta`` where each one-sided p crosses ``alpha / 2`` (bisection on log theta
-        either side of the estimate; 0 or unbounded when it never does within a factor of e^8)."""
-        if normal and (closed := self.normal_bounds(alpha)) is not None:
+        """The interval: the ``theta`` where each one-sided p crosses ``alpha / 2``, by bisection on log theta.
+        The Monte Carlo search uses the first FIRST_PERMUTATIONS draws, in a bracket of a factor of 2 around
+        the normal form's bound when that holds the crossing (else from the estimate out to a factor of
+        e^8; 0 or unbounded when it never crosses there); day_tests then keeps the interval on the side of
+        1 the full test decided."""
+        closed = self.normal_bounds(alpha)
+        if normal and closed is not None:
             return closed
-        p = self.normal_p if normal else self.p
+        if normal:
+            p = self.normal_p
+        else:
+            first = slice(0, FIRST_PERMUTATIONS + 1)
+            a1, b1, a2, b2 = self.a1[first], self.b1[first], self.a2[first], self.b2[first]
+
+            def p(theta: float) -> tuple[float, float]:
+                return self.p(theta, (a1, b1, a2, b2))
+
+        def holds(theta: float, side: int) -> bool:
+            return p(theta)[side] > alpha / 2
 
         def cross(side: int, outward: float) -> float:
+            guess = None if closed is None else closed[side]
             inside, outside = math.log(estimate), math.log(estimate) + outward
-            if p(math.exp(outside))[side] > alpha / 2:
-                return 0.0 if outward < 0 else math.inf
-            if p(estimate)[side] <= alpha / 2:
-                return estimate
-            for _ in range(16):
+            steps = 16
+            if guess is not None and 0 < guess < math.inf:
+                lo_g, hi_g = (
+                    math.log(guess) - 0.7 * math.copysign(1, outward),
+                    math.log(guess) + 0.7 * math.copysign(1, outward),
+                )
+                if holds(math.exp(lo_g), side) and not holds(math.exp(hi_g), side):
+                    inside, outside, steps = lo_g, hi_g, 8
+            if steps == 16:
+                if holds(math.exp(outside), side):
+                    return 0.0 if outward < 0 else math.inf
+                if not holds(estimate, side):
+                    return estimate
+            for _ in range(steps):
                 mid = (inside + outside) / 2
-                if p(math.exp(mid))[side] > alpha / 2:
+                if holds(math.exp(mid), side):
                     inside = mid
                 else:
                     outside = mid
