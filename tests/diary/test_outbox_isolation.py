@@ -184,8 +184,14 @@ def test_an_urgent_handler_must_be_routed(monkeypatch: pytest.MonkeyPatch) -> No
 
 def queued(broker: redis.Redis, queue: str) -> list[tuple[str, Any]]:
     """(task name, args) of each message waiting in a Redis queue, oldest first."""
+    return [(task, args) for task, args, _ in queued_kwargs(broker, queue)]
+
+
+def queued_kwargs(broker: redis.Redis, queue: str) -> list[tuple[str, Any, dict[str, Any]]]:
+    """(task name, args, kwargs) of each message waiting in a Redis queue, oldest first."""
     messages = [json.loads(raw) for raw in reversed(broker.lrange(queue, 0, -1))]
-    return [(m["headers"]["task"], json.loads(base64.b64decode(m["body"]))[0]) for m in messages]
+    bodies = [json.loads(base64.b64decode(m["body"])) for m in messages]
+    return [(m["headers"]["task"], body[0], body[1]) for m, body in zip(messages, bodies, strict=True)]
 
 
 @pytest.mark.redis  # reads the Redis queues (the SQLite pass has none)
@@ -204,17 +210,23 @@ def test_red_flags_go_to_the_urgent_queue_and_the_worker_that_raises_the_alert_p
     assert client_for(user).post("/api/v1/episodes", episode_body(**BREATHING), format="json").status_code == 201
     red_flags = OutboxEvent.objects.get(user=user, handler=RED_FLAGS)
     others = OutboxEvent.objects.filter(user=user, topic=routes.EPISODE_WRITTEN).exclude(pk=red_flags.pk)
-    assert queued(broker, settings.URGENT_QUEUE) == [(services.DELIVER_TASK, [red_flags.pk])]
-    assert sorted(queued(broker, "celery")) == sorted((services.DELIVER_TASK, [r.pk]) for r in others)
+    # Only the red-flag row is woken on commit; it carries the other rows' wake-ups.
+    carried = [[r.pk, r.handler] for r in others.order_by("pk")]
+    assert queued_kwargs(broker, settings.URGENT_QUEUE) == [(services.DELIVER_TASK, [red_flags.pk], {"then": carried})]
+    assert queued(broker, "celery") == []
     broker.delete(settings.URGENT_QUEUE, "celery")
     # Raising the alert commits it with its inbox row and pending push, then this same task sends
-    # the push: no second message, no second worker pick-up on the red-flag path.
-    assert tasks.outbox_deliver(red_flags.pk) is True
+    # the push (no second message, no second worker pick-up on the red-flag path), then wakes the
+    # insights and reminders rows of the same write.
+    assert tasks.outbox_deliver(red_flags.pk, then=carried) is True
     (note,) = Notification.objects.filter(user=user, kind="alert")
     assert pushed_ids(push_service, sub) == [note.uid]
     assert PushDelivery.objects.get(notification=note).status == PushDelivery.SENT
     assert queued(broker, settings.URGENT_QUEUE) == []
-    assert [t for t, _ in queued(broker, "celery")] == [services.DELIVER_TASK]  # the clinicians' email intent
+    clinicians_mail = OutboxEvent.objects.get(user=user, topic=routes.ALERT_CLINICIANS)
+    assert queued(broker, "celery") == [(services.DELIVER_TASK, [clinicians_mail.pk])] + [
+        (services.DELIVER_TASK, [pk]) for pk, _ in carried
+    ]
     broker.delete(settings.URGENT_QUEUE, "celery")
 
     # Should sending here fail unexpectedly, the committed push goes to the urgent queue instead.
@@ -241,6 +253,26 @@ def first(user_id: int, payload: dict[str, Any]) -> None:
 
 
 @pytest.mark.redis  # reads the Redis queues (the SQLite pass has none)
+@pytest.mark.redis  # reads the Redis queues (the SQLite pass has none)
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_red_flag_row_still_wakes_the_rows_it_carries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("diary.alerts.handlers.alerts_evaluate", lambda **_: broken(0, {}))
+    FIXED["yes"] = False
+    _reset_producer_pool(celery_app.conf.broker_url)
+    broker = redis.Redis.from_url(celery_app.conf.broker_url)
+    broker.delete(settings.URGENT_QUEUE, "celery")
+    user = make_user()
+    assert client_for(user).post("/api/v1/episodes", episode_body(**BREATHING), format="json").status_code == 201
+    ((_, [red_flags], kwargs),) = queued_kwargs(broker, settings.URGENT_QUEUE)
+    assert queued(broker, "celery") == []
+    assert tasks.outbox_deliver(red_flags, **kwargs) is False  # the handler raised: it backs off
+    assert OutboxEvent.objects.get(pk=red_flags).attempts == 1
+    others = OutboxEvent.objects.filter(user=user).exclude(pk=red_flags).order_by("pk")
+    assert queued(broker, "celery") == [(services.DELIVER_TASK, [r.pk]) for r in others]
+    assert run_outbox() == 2  # insights and reminders ran; the red-flag row waits for its back-off
+    broker.delete(settings.URGENT_QUEUE, "celery")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_free_worker_takes_a_waiting_alert_before_the_default_queues_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
     """Redis workers BRPOP the alerts queue first (queue_order_strategy: backend/broker.py), then beat's
