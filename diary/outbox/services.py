@@ -33,6 +33,8 @@ def _publish(rows: list[tuple[int, str]], *, cooldown: bool = True) -> None:
     """Wake a worker for each ``(event id, handler)``, red-flag evaluation to its own queue, in this
     order. Never raises: a broker outage leaves the rows to the sweeper. A write's wake-ups go out in
     one batch (one Redis round trip on kombu's Redis transport; one by one on others)."""
+    if not rows:
+        return
     if len(rows) == 1:
         event_id, handler = rows[0]
         send = partial(current_app.send_task, DELIVER_TASK, args=[event_id], queue=_queue(handler))
@@ -62,8 +64,7 @@ def _publish_write(rows: list[tuple[int, str]]) -> None:
     _publish(urgent[:-1])
     event_id, handler = urgent[-1]
     send = partial(current_app.send_task, DELIVER_TASK, args=[event_id], kwargs={"then": rest}, queue=_queue(handler))
-    if not wake(send, what=f"outbox event {event_id}"):
-        return
+    wake(send, what=f"outbox event {event_id}")
 
 
 def topic_run(*, user_id: int, topic: str, payload: dict[str, Any]) -> None:
