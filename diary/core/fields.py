@@ -307,10 +307,12 @@ class RecordSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+        object.__setattr__(self, "_names", tuple(f.name for f in self.fields))
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
+        names: tuple[str, ...] = self._names  # type: ignore[attr-defined]  # built once: read per pushed record
+        return names
 
     def writable(self) -> Iterable[Field]:
         return (f for f in self.fields if not f.read_only)

@@ -21,13 +21,14 @@ _PLAIN_TYPES = frozenset({
 })  # fmt: skip
 
 
-def _copy_value(model_field: models.Field[Any, Any]) -> Callable[[Any], Any]:
+def _copy_value(model_field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
+    """How a value is prepared for COPY; None: as it is."""
     kind = model_field.get_internal_type()
     if kind == "JSONField" and getattr(model_field, "encoder", None) is None:
         # JSON text, which the column parses to jsonb; None stays SQL NULL, as Django stores it.
         return lambda value: None if value is None else orjson.dumps(value).decode()
     if kind in _PLAIN_TYPES:
-        return lambda value: value
+        return None
     return lambda value: model_field.get_db_prep_save(value, connection)
 
 
@@ -43,14 +44,17 @@ def rows_insert(model: type[SyncedRow], rows: list[dict[str, Any]], *, auto_now:
         return
     fields: list[Any] = [fl for fl in model._meta.concrete_fields if not fl.primary_key]
     # Per column: the row's value, else the auto_now stamp, else the field default.
-    getters: list[tuple[str, Callable[[Any], Any], Any]] = [
+    getters: list[tuple[str, Callable[[Any], Any] | None, Any]] = [
         (fl.attname, _copy_value(fl), auto_now if getattr(fl, "auto_now", False) else fl.get_default()) for fl in fields
     ]
     qn = connection.ops.quote_name
     statement = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(fl.column) for fl in fields)}) FROM STDIN"
     with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([prep(row[name]) if name in row else prep(missing) for name, prep, missing in getters])
+            copy.write_row([
+                row.get(name, missing) if prep is None else prep(row.get(name, missing))
+                for name, prep, missing in getters
+            ])  # fmt: skip
 
 
 def rows_update(model: type[SyncedRow], rows: list[SyncedRow], columns: list[str]) -> None:
