@@ -237,7 +237,7 @@ def _insights_summary(report: dict[str, Any]) -> dict[str, Any]:
     ]
     untested = words.and_list(
         [
-            f"{x['label']} ({x['tagged_episodes']})"
+            f"{x['label']} (tagged on {x['tagged_episodes']} episode{'' if x['tagged_episodes'] == 1 else 's'})"
             for x in report.get("suspected", [])
             if x["status"] == "not enough data"
         ]

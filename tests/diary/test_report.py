@@ -25,6 +25,7 @@ from diary.alerts.models import Alert
 from diary.core import words
 from diary.episodes.models import Episode
 from diary.reports import charts
+from diary.reports import report as report_module
 from diary.reports import summary as s
 from diary.reports.pdf import report_pdf
 from diary.reports.report import person_spec, report_context
@@ -259,3 +260,12 @@ def test_ninety_days_fit_on_one_or_two_a4_pages(owner: User, clinician: User, tm
     assert 1 <= pdf_pages(pdf, tmp_path) <= 2
     own = report_pdf(report_context(person_spec(owner, start=None, end=None, notes=True)))
     assert 1 <= pdf_pages(own, tmp_path) <= 2
+
+
+def test_a_suspicion_too_thin_to_test_says_how_many_episodes_carry_it_in_words() -> None:
+    suspected = [
+        {"label": "dehydration", "status": "not enough data", "tagged_episodes": 9, "sentence": ""},
+        {"label": "heat", "status": "not enough data", "tagged_episodes": 1, "sentence": ""},
+    ]
+    summary = report_module._insights_summary({"suspected": suspected})
+    assert summary["untested"] == "dehydration (tagged on 9 episodes) and heat (tagged on 1 episode)"
