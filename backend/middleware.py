@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from backend.views import database_unavailable, unavailable
+from backend.unavailable import database_unavailable, unavailable
 
 
 class ApiNoStoreMiddleware:
@@ -59,7 +59,7 @@ class SecurityHeadersMiddleware:
 class DatabaseUnavailableMiddleware:
     """A view that fails because the database is unreachable or busy (SQLite's "database is locked"
     once the busy timeout has passed) answers 503 with Retry-After, with DEBUG on too: handler500
-    (``backend.views.server_error``) maps the same errors, but Django calls it only with DEBUG off and
+    (``backend.views.server_error``, through ``backend.unavailable``) maps the same errors, but Django calls it only with DEBUG off and
     shows its debug page (a 500) otherwise, which is how the embedded default (``dev.py run``) runs."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
