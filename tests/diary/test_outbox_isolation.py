@@ -273,6 +273,7 @@ def test_a_failing_red_flag_row_still_wakes_the_rows_it_carries(monkeypatch: pyt
     broker.delete(settings.URGENT_QUEUE, "celery")
 
 
+@pytest.mark.redis  # reads the Redis queues (the SQLite pass has none)
 @pytest.mark.django_db(transaction=True)
 def test_a_free_worker_takes_a_waiting_alert_before_the_default_queues_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
     """Redis workers BRPOP the alerts queue first (queue_order_strategy: backend/broker.py), then beat's
