@@ -15,7 +15,8 @@ from diary.accounts import account_cache
 from diary.accounts.models import User
 from tests.conftest import assert_error, client_for
 
-pytestmark = pytest.mark.django_db
+# The kept account copies are checked against a stamp in Redis (the SQLite pass has none).
+pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
 
 def user_reads(client, path: str = "/api/v1/me") -> tuple[int, int]:  # type: ignore[no-untyped-def]

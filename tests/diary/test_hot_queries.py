@@ -46,6 +46,8 @@ def seeded(api: APIClient, n: int = 12) -> None:
         assert r.status_code in (200, 201), r.content
 
 
+@pytest.mark.postgresql  # the counts are PostgreSQL's, with the account copy kept under its Redis stamp
+@pytest.mark.redis
 class TestStatementsPerRequest:
     def test_an_up_to_date_pull(self, api: APIClient) -> None:
         seeded(api, 2)

@@ -99,6 +99,7 @@ def test_the_report_pdf_is_for_the_person_only(clinician: User) -> None:
 # ---- making, listing and revoking links ----
 
 
+@pytest.mark.postgresql  # reads the stored row back with row_to_json
 def test_a_link_is_shown_once_and_only_its_hash_is_kept(owner: User) -> None:
     token, made = make_link(owner, days=30, notes=True)
     assert made["url"] == f"http://testserver/r/{token}/" or made["url"].endswith(f"/r/{token}/")

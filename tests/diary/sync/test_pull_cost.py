@@ -57,6 +57,7 @@ def generic_first_pull(user: User) -> dict[str, Any]:
     return out
 
 
+@pytest.mark.redis  # without Redis every request reads the account row as well
 def test_an_up_to_date_pull_is_one_statement(api: APIClient, owner: User) -> None:
     cursor = seed(api)
     pull_bytes(api, cursor)  # the account is read once per process; then it is kept
@@ -107,6 +108,7 @@ def test_postgresql_renders_the_wire_as_the_generic_renderer_does(api: APIClient
     assert orjson.loads(tricky["triggers"]) == TRICKY
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize(
     "stored",
     [[], ["a"], ["a", "b"], [0, 1, 6], [", "], ["x", ", ", "y"], ["a, b", "c"], ['q"uote', "z"], ["back\\slash"],
