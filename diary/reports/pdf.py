@@ -21,19 +21,32 @@ from django.utils.safestring import SafeString, mark_safe
 _local = threading.local()
 
 
+MAX_PAGES = 2  # what a doctor reads in a visit; the whole diary is in the exports
+
+
 def report_pdf(context: dict[str, Any]) -> bytes:
-    """``report_context(spec)`` on A4 pages (one or two for 90 days): summary, charts, recent episodes."""
+    """``report_context(spec)`` on at most ``MAX_PAGES`` A4 pages: summary, charts, recent episodes.
+
+    The table lists the most recent episodes the spec asked for (PDF_ROWS); if a long summary or
+    wrapped rows push it past the last page, the oldest listed rows are dropped and the report laid out
+    again (the heading keeps saying "N of M"), so the bound holds whatever the diary holds."""
     # WeasyPrint loads on first use: importing it costs about 0.8 s and 40 MB, which every web and
     # worker process would otherwise pay at start for a page few requests ask for.
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
     charts = {k: v if k == "unit" else _image(v) for k, v in (context.get("charts") or {}).items()}
-    html = render_to_string("reports/report_pdf.html", {**context, "charts": charts})
     fonts = getattr(_local, "fonts", None)
     if fonts is None:
         fonts = _local.fonts = FontConfiguration()
-    return HTML(string=html).write_pdf(font_config=fonts)  # type: ignore[no-any-return]
+    episodes = context.get("episodes")
+    while True:
+        html = render_to_string("reports/report_pdf.html", {**context, "charts": charts, "episodes": episodes})
+        document = HTML(string=html).render(font_config=fonts)
+        if len(document.pages) <= MAX_PAGES or not episodes:
+            return document.write_pdf()  # type: ignore[no-any-return]
+        # Rows per page of the table (about 40 unwrapped) bound what one more layout can save.
+        episodes = episodes[: max(0, len(episodes) - max(3, len(episodes) // 4))]
 
 
 def _image(svg: str) -> SafeString:

@@ -269,3 +269,25 @@ def test_a_suspicion_too_thin_to_test_says_how_many_episodes_carry_it_in_words()
     ]
     summary = report_module._insights_summary({"suspected": suspected})
     assert summary["untested"] == "dehydration (tagged on 9 episodes) and heat (tagged on 1 episode)"
+
+
+def test_the_pdf_keeps_to_two_pages_when_rows_wrap(owner: User, clinician: User, tmp_path: Path) -> None:
+    """No notes (the most rows listed) and rows that wrap onto three lines: the oldest listed rows give
+    way, and the heading says how many of how many are listed."""
+    rnd = random.Random(5)
+    now = timezone.now()
+    Episode.objects.bulk_create(
+        Episode(
+            user=owner, uid=f"w{i}", seq=2 + i, kind=rnd.choice(vocab.EPISODE_KINDS),
+            body_location=rnd.choice(vocab.BODY_LOCATIONS), side=rnd.choice(["left", "right", None]),
+            started_at=now - dt.timedelta(minutes=rnd.randrange(90 * 24 * 60)), tz=BERLIN,
+            duration_s=rnd.randrange(5, 3600), pain=rnd.randrange(11), symptoms=rnd.sample(vocab.SYMPTOMS, 4),
+            triggers=rnd.sample(vocab.TRIGGERS, 4), relief=rnd.sample(vocab.RELIEF, 1), relief_score=rnd.randrange(11),
+            created_at=now, updated_at=now,
+        )
+        for i in range(270)
+    )  # fmt: skip
+    own = report_pdf(report_context(person_spec(owner, start=None, end=None, notes=False)))
+    assert 1 <= pdf_pages(own, tmp_path) <= 2
+    listed = re.search(r"Most recent episodes \((\d+) of 270\)", pdf_text(own, tmp_path))
+    assert listed is not None and 0 < int(listed.group(1)) < 25
