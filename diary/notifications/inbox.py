@@ -131,10 +131,10 @@ def deliveries_create(*, notifications: list[Notification], push_here: bool = Fa
     if ids:
         # An alert's push goes to the urgent queue with the red-flag evaluation that raised it, so
         # it never waits behind a backlog of reminders and insights (ARCHITECTURE.md, Flows 5).
-        urgent = any(n.kind == "alert" for n in notifications)
         if push_here:
             transaction.on_commit(lambda: _push_here(ids))
         else:
+            urgent = any(n.kind == "alert" for n in notifications)
             transaction.on_commit(lambda: publish_deliveries(ids, urgent=urgent))
     return ids
 

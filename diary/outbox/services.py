@@ -29,6 +29,12 @@ def _queue(handler: str) -> str | None:
     return settings.URGENT_QUEUE if handler in URGENT else None  # None: the default queue
 
 
+def _send(event_id: int, handler: str, *, then: list[tuple[int, str]] | None = None, producer: Any = None) -> None:
+    """Publish one row's wake-up to its queue (``then``: the rows it wakes once it has run)."""
+    kwargs = {"then": then} if then else None
+    current_app.send_task(DELIVER_TASK, args=[event_id], kwargs=kwargs, queue=_queue(handler), producer=producer)
+
+
 def _publish(rows: list[tuple[int, str]], *, cooldown: bool = True) -> None:
     """Wake a worker for each ``(event id, handler)``, red-flag evaluation to its own queue, in this
     order. Never raises: a broker outage leaves the rows to the sweeper. A write's wake-ups go out in
@@ -37,8 +43,7 @@ def _publish(rows: list[tuple[int, str]], *, cooldown: bool = True) -> None:
         return
     if len(rows) == 1:
         event_id, handler = rows[0]
-        send = partial(current_app.send_task, DELIVER_TASK, args=[event_id], queue=_queue(handler))
-        wake(send, what=f"outbox event {event_id}", cooldown=cooldown)
+        wake(partial(_send, event_id, handler), what=f"outbox event {event_id}", cooldown=cooldown)
         return
     wake(partial(_send_batch, rows), what=f"outbox events {rows[0][0]}..{rows[-1][0]}", cooldown=cooldown)
 
@@ -46,7 +51,7 @@ def _publish(rows: list[tuple[int, str]], *, cooldown: bool = True) -> None:
 def _send_batch(rows: list[tuple[int, str]]) -> None:
     with current_app.producer_or_acquire() as producer, producer.batch():
         for event_id, handler in rows:
-            current_app.send_task(DELIVER_TASK, args=[event_id], queue=_queue(handler), producer=producer)
+            _send(event_id, handler, producer=producer)
 
 
 def _publish_write(rows: list[tuple[int, str]]) -> None:
@@ -63,8 +68,7 @@ def _publish_write(rows: list[tuple[int, str]]) -> None:
         return
     _publish(urgent[:-1])
     event_id, handler = urgent[-1]
-    send = partial(current_app.send_task, DELIVER_TASK, args=[event_id], kwargs={"then": rest}, queue=_queue(handler))
-    wake(send, what=f"outbox event {event_id}")
+    wake(partial(_send, event_id, handler, then=rest), what=f"outbox event {event_id}")
 
 
 def topic_run(*, user_id: int, topic: str, payload: dict[str, Any]) -> None:
