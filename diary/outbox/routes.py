@@ -49,12 +49,12 @@ SHARE_REVOKED = "share.revoked"  # payload {"clinician": user id}
 AFTER_COMMIT: dict[str, tuple[str, ...]] = {
     EPISODE_WRITTEN: (
         "diary.alerts.handlers.episode_written",
-        "diary.patterns.handlers.diary_written",
+        "diary.patterns.handlers.episode_written",
         "reminders.handlers.episode_written",
     ),
     CHECKIN_WRITTEN: (
         "diary.alerts.handlers.checkin_written",
-        "diary.patterns.handlers.diary_written",
+        "diary.patterns.handlers.checkin_written",
         "reminders.handlers.checkin_written",
     ),
     NOTIFICATION_UPDATED: ("reminders.handlers.notification_answered",),

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
 
+from diary.accounts.models import User
 from diary.checkins.models import CheckIn
 from diary.episodes.models import Episode
+from diary.patterns.days import zone
 from diary.patterns.models import InsightSnapshot
 from diary.patterns.rows import CheckinRow, EpisodeRow
 
@@ -41,6 +45,52 @@ def analysis_rows(*, user_id: int, since: dt.date) -> tuple[list[EpisodeRow], li
         )
     ]  # fmt: skip
     return episodes, checkins
+
+
+REFRESH_CHECK_MAX = 500
+
+
+def insights_need_refresh(
+    *, user_id: int, episodes: Sequence[str] | None = None, checkins: Sequence[str] | None = None
+) -> bool:
+    """Could the written rows (``uids`` of episodes or check-ins, deleted ones included) change what the
+    person's insights say? The analysis reads only complete local days (analysis.py), so a row that is,
+    and always was, on the day in progress changes nothing until that day ends, and the refresh at
+    the next write or the nightly run picks it up. True (a refresh is needed) when:
+
+    - there is no snapshot yet, or a local day has ended since the latest one (its window ends before
+      yesterday in the person's zone now);
+    - a row's local day is before today (an episode on the day of its start in its own zone, as
+      days.py counts it; a check-in on its date): a backfill, an edit or a deletion of a past day;
+    - a row was created (by the client's clock) before the latest snapshot was computed: the snapshot
+      may hold its earlier
+      values (an edit that moved an episode from yesterday to today); rows pushed as soon as they are
+      made (the app online) are newer than the snapshot;
+    - the write names no rows (nothing to judge by), or more than ``REFRESH_CHECK_MAX`` (a large push
+      is not read back row by row: it is refreshed).
+    """
+    latest = (
+        InsightSnapshot.objects.filter(user_id=user_id)
+        .order_by("-computed_at", "-pk")
+        .values_list("window_end", "computed_at")
+        .first()
+    )
+    account = User.objects.filter(pk=user_id).values_list("device_timezone", "timezone").first()
+    named = len(episodes or ()) + len(checkins or ())
+    if latest is None or account is None or (episodes is None and checkins is None) or named > REFRESH_CHECK_MAX:
+        return True
+    window_end, computed_at = latest
+    today = timezone.now().astimezone(zone(account[0] or account[1])).date()
+    if window_end < today - dt.timedelta(days=1):
+        return True
+    for started_at, tz, created_at in Episode.objects.filter(user_id=user_id, uid__in=episodes or ()).values_list(
+        "started_at", "tz", "created_at"
+    ):
+        if created_at <= computed_at or started_at.astimezone(zone(tz)).date() < today:
+            return True
+    return CheckIn.objects.filter(user_id=user_id, uid__in=checkins or ()).filter(
+        Q(date__lt=today) | Q(created_at__lte=computed_at)
+    ).exists()
 
 
 def insights_latest(*, user_id: int) -> InsightSnapshot | None:
