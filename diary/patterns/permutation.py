@@ -20,8 +20,9 @@ exposure never moves into its comparison).
   also exact, but its permutation spread includes a real effect's own variance: it lost a quarter of the
   recall of planted triggers at 30 days.)
 - ``p_greater = (1 + #{permutations with a statistic >= the observed}) / (B + 1)`` (``p_less`` alike),
-  valid at any B; two-sided ``min(1, 2 min(p_greater, p_less))``. Monte Carlo in two stages: every
-  exposure gets FIRST_PERMUTATIONS, those with a one-sided p at most REFINE_BELOW get PERMUTATIONS in all.
+  valid at any B; two-sided ``min(1, 2 min(p_greater, p_less))``. Monte Carlo in three stages: every
+  exposure gets FIRST_PERMUTATIONS, those with a one-sided p at most REFINE_BELOW get PERMUTATIONS in all,
+  those still at most DEEP_BELOW get DEEP_PERMUTATIONS (the bars of the secondary claim families).
   The permutations come from fixed-seed pools (``_pool``), so the same diary always gets the same answer.
 - The rate ratio is the Mantel-Haenszel rate ratio over the strata (with one stratum: the crude ratio):
   the ratio at which the exposed days, their counts divided by it, match the others on average.
@@ -49,13 +50,19 @@ import numpy as np
 
 from diary.patterns.stats import RateComparison, compare_rates
 
-# Monte Carlo in two stages: FIRST_PERMUTATIONS for every exposure; those with a one-sided p at most
-# REFINE_BELOW get PERMUTATIONS in all (the p that decides a claim is then precise to about 1/PERMUTATIONS).
-# The reported p is valid at every level: below REFINE_BELOW it can only be the full run's (itself valid),
-# above, it is at most the first stage's.
+# Monte Carlo in stages: FIRST_PERMUTATIONS for every exposure; those with a one-sided p at most
+# REFINE_BELOW get PERMUTATIONS in all (the p that decides a claim is then precise to about 1/PERMUTATIONS),
+# and those with a one-sided p still at most DEEP_BELOW get DEEP_PERMUTATIONS: the secondary claim
+# families' bars (multiplicity.py) lie below what 4,000 permutations can resolve (their smallest
+# two-sided p is 2 / 4,001 = 0.0005, the next-day family's first bar about 0.00036).
+# The reported p is valid at every level: each stage's p is itself valid, and a stage only replaces the
+# one before when the one before was already small.
 FIRST_PERMUTATIONS = 500
 PERMUTATIONS = 4000
+DEEP_PERMUTATIONS = 20000
 REFINE_BELOW = 0.02
+DEEP_BELOW = 0.001
+POOL = 4000  # permutations per generated pool chunk
 MC_MAX_DAYS = 200  # beyond this many days compared, exposures with ...
 NORMAL_MIN_SIDE = 50  # ... at least this many exposed and unexposed days use the normal approximation
 
@@ -71,23 +78,33 @@ def refine(strata: np.ndarray, logged: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _pool(n: int, block: int) -> np.ndarray:
-    """PERMUTATIONS independent uniform permutations of ``range(n)`` (rows), the ``block``-th such pool for
-    size ``n``: fixed seeds, generated once per process and shared by every analysis (the draws must be
-    independent of the data, not of other people's)."""
-    rng = np.random.default_rng([n, block, 20261205])
+def _chunk(n: int, block: int, chunk: int) -> np.ndarray:
+    """POOL independent uniform permutations of ``range(n)`` (rows): chunk ``chunk`` of the ``block``-th
+    pool for size ``n``. Fixed seeds, generated once per process and shared by every analysis (the draws
+    must be independent of the data, not of other people's)."""
+    rng = np.random.default_rng([n, block, 20261205] + ([chunk] if chunk else []))
     dtype = np.int16 if n < 2**15 else np.int32
-    return rng.permuted(np.broadcast_to(np.arange(n, dtype=dtype), (PERMUTATIONS, n)), axis=1)
+    return rng.permuted(np.broadcast_to(np.arange(n, dtype=dtype), (POOL, n)), axis=1)
+
+
+def _pool(n: int, block: int, rows: slice) -> np.ndarray:
+    """Rows ``rows`` of the ``block``-th pool of permutations of ``range(n)`` (as many chunks as needed)."""
+    start, stop, _ = rows.indices(DEEP_PERMUTATIONS)
+    parts = []
+    for chunk in range(start // POOL, (stop - 1) // POOL + 1):
+        lo, hi = max(start, chunk * POOL) - chunk * POOL, min(stop, (chunk + 1) * POOL) - chunk * POOL
+        parts.append(_chunk(n, block, chunk)[lo:hi])
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _draws(sid: np.ndarray, y: np.ndarray, exposed: np.ndarray, rows: slice) -> np.ndarray:
-    """The permutations ``rows`` (of PERMUTATIONS) that move each day only within its stratum, as four
+    """The permutations ``rows`` (of DEEP_PERMUTATIONS) that move each day only within its stratum, as four
     sums per permutation, exposure (row of ``exposed``) and stratum, over the days that land on exposed
     days: of the counts drawn from exposed days, of all counts, of the squared counts drawn from exposed
     days, of all squared counts. Shape (4, permutations, exposures, strata). Each stratum takes its own
     pool (strata of one size take different blocks), so the strata are permuted independently and
     uniformly."""
-    b = len(range(*rows.indices(PERMUTATIONS)))
+    b = len(range(*rows.indices(DEEP_PERMUTATIONS)))
     strata = int(sid.max()) + 1
     out = np.zeros((4, b, exposed.shape[0], strata))
     used: dict[int, int] = {}
@@ -99,7 +116,7 @@ def _draws(sid: np.ndarray, y: np.ndarray, exposed: np.ndarray, rows: slice) -> 
         ys = y[idx].astype(np.float32)
         if not es.any() or not ys.any():
             continue
-        perm = _pool(idx.size, block)[rows]
+        perm = _pool(idx.size, block, rows)
         yp = ys[perm]
         out[1, :, :, s] = yp @ es.T
         out[3, :, :, s] = (yp * yp) @ es.T
@@ -320,19 +337,22 @@ def day_tests(
             monte_carlo.append((j, num, den))
     if monte_carlo:
         rows = [j for j, _, _ in monte_carlo]
-        draws = _draws(sid, y, exposed[rows], slice(0, FIRST_PERMUTATIONS))
-        refine_rows = []
-        for col, (j, _, _) in enumerate(monte_carlo):
-            first = _Studentized(draws[:, :, col], y, exposed[j], unexposed[j], sid)
-            if min(first.p(1.0)) <= REFINE_BELOW:
-                refine_rows.append(col)
-        if refine_rows:
-            more = _draws(sid, y, exposed[[rows[c] for c in refine_rows]], slice(FIRST_PERMUTATIONS, PERMUTATIONS))
+        draws = list(_draws(sid, y, exposed[rows], slice(0, FIRST_PERMUTATIONS)).transpose(2, 0, 1, 3))
+        done = FIRST_PERMUTATIONS
+        for below, upto in ((REFINE_BELOW, PERMUTATIONS), (DEEP_BELOW, DEEP_PERMUTATIONS)):
+            small = [
+                col
+                for col, (j, _, _) in enumerate(monte_carlo)
+                if draws[col].shape[1] == done
+                and min(_Studentized(draws[col], y, exposed[j], unexposed[j], sid).p(1.0)) <= below
+            ]
+            if small:
+                more = _draws(sid, y, exposed[[rows[c] for c in small]], slice(done, upto))
+                for k, col in enumerate(small):
+                    draws[col] = np.concatenate([draws[col], more[:, :, k]], axis=1)
+            done = upto
         for col, (j, num, den) in enumerate(monte_carlo):
-            d = draws[:, :, col]
-            if col in refine_rows:
-                d = np.concatenate([d, more[:, :, refine_rows.index(col)]], axis=1)
-            st = _Studentized(d, y, exposed[j], unexposed[j], sid)
+            st = _Studentized(draws[col], y, exposed[j], unexposed[j], sid)
             out[j] = _comparison(
                 st, st.p(1.0), False, int(x_e[j]), int(t_e[j]), int(x_u[j]), int(t_u[j]), num, den, alpha
             )

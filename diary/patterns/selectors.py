@@ -88,9 +88,11 @@ def insights_need_refresh(
     ):
         if created_at <= computed_at or started_at.astimezone(zone(tz)).date() < today:
             return True
-    return CheckIn.objects.filter(user_id=user_id, uid__in=checkins or ()).filter(
-        Q(date__lt=today) | Q(created_at__lte=computed_at)
-    ).exists()
+    return (
+        CheckIn.objects.filter(user_id=user_id, uid__in=checkins or ())
+        .filter(Q(date__lt=today) | Q(created_at__lte=computed_at))
+        .exists()
+    )
 
 
 def insights_latest(*, user_id: int) -> InsightSnapshot | None:

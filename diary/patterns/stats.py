@@ -157,3 +157,14 @@ def holm_adjust(p: np.ndarray) -> np.ndarray:
 def mann_whitney_p(a: np.ndarray, b: np.ndarray) -> float:
     """Two-sided Mann-Whitney U p-value (scipy picks the exact or normal method)."""
     return float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+
+
+def fisher_p(a: int, b: int, c: int, d: int) -> float:
+    """Fisher's exact test of the 2x2 table [[a, b], [c, d]], two-sided: the probability, given the
+    margins, of every table no more likely than this one (scipy.stats.fisher_exact's definition, in one
+    vectorised hypergeometric call: fisher_exact took 1.4 ms a table on five years of days)."""
+    n, row, col = a + b + c + d, a + b, a + c
+    support = np.arange(max(0, col - (n - row)), min(row, col) + 1)
+    pmf = stats.hypergeom.pmf(support, n, row, col)
+    observed = pmf[a - support[0]]
+    return float(min(1.0, pmf[pmf <= observed * (1 + 1e-7)].sum()))

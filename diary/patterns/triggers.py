@@ -28,7 +28,7 @@ from diary.patterns import sentences as say
 from diary.patterns.confirmation import Confirmation, confirm, explained_suspicion
 from diary.patterns.days import EpisodeDays
 from diary.patterns.exposures import ExposureTest, comparisons, exposure_tests, lag_name, when
-from diary.patterns.multiplicity import discovery_families, discovery_level, multiple_testing
+from diary.patterns.multiplicity import claim_levels, discovery_families, discovery_level, multiple_testing
 from diary.patterns.rules import CONFIDENCE, MIN_SECONDARY_CLAIM_DAYS
 from diary.patterns.snapshot import (
     ExposureLag,
@@ -80,7 +80,8 @@ def triggers(
     primary = (np.array([t.lag for t in ready]) == 0) & more
     days_ok = np.array([min(t.t_e, t.t_u) >= MIN_SECONDARY_CLAIM_DAYS for t in ready], dtype=bool)
     significant &= primary | days_ok
-    confirmations = confirm(ready, p, significant, level, ep, logged, exposed, days, weekend)
+    claims = claim_levels(np.array([t.lag for t in ready], dtype=np.int64), more, level)
+    confirmations = confirm(ready, p, significant, level, claims, ep, logged, exposed, days, weekend)
     findings = [
         finding(
             t,

@@ -145,5 +145,9 @@ def test_a_sync_push_of_todays_rows_does_not_ask_and_of_a_past_day_does(owner: U
         push(api, last, changes(episodes={"created": [offline]}))
         assert due(owner)  # made before the snapshot, by the phone's clock: it may hold it
         InsightsDue.objects.all().delete()
-        push(api, last, changes(episodes={"created": [raw_episode(str(uuid.uuid4()), started_at=ms_ago(hours=26), **made)]}))
+        push(
+            api,
+            last,
+            changes(episodes={"created": [raw_episode(str(uuid.uuid4()), started_at=ms_ago(hours=26), **made)]}),
+        )
         assert due(owner)

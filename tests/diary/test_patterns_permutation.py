@@ -13,7 +13,7 @@ import pytest
 
 from diary.patterns import permutation
 from diary.patterns.permutation import day_tests
-from diary.patterns.stats import compare_rates
+from diary.patterns.stats import RateComparison, compare_rates
 
 
 def studentized(v: np.ndarray, e: np.ndarray, u: np.ndarray, strata: np.ndarray) -> float:
@@ -63,6 +63,14 @@ def mc_close(p_mc: float, p_exact: float, draws: int) -> bool:
     return abs(p_mc - p_exact) <= 4 * se + 1.5 / (draws + 1)
 
 
+def draws_for(c: RateComparison) -> int:
+    """How many permutations decided ``c``'s p (permutation.py's stages)."""
+    p = min(c.p_greater, c.p_less)
+    if p <= permutation.DEEP_BELOW:
+        return permutation.DEEP_PERMUTATIONS
+    return permutation.PERMUTATIONS if p <= permutation.REFINE_BELOW else permutation.FIRST_PERMUTATIONS
+
+
 def test_the_monte_carlo_p_matches_exact_enumeration_within_strata() -> None:
     rng = np.random.default_rng(7)
     for case in range(6):
@@ -75,18 +83,32 @@ def test_the_monte_carlo_p_matches_exact_enumeration_within_strata() -> None:
         y = rng.poisson(rng.gamma(1.0, 1.0, m)) + 3 * e * (case % 2)  # half the cases with an effect
         c = day_tests(y, e[None], u[None], strata)[0]
         g, lo = exact(y, e, u, strata)
-        draws = permutation.PERMUTATIONS if min(c.p_greater, c.p_less) <= permutation.REFINE_BELOW else 500
+        draws = draws_for(c)
         assert mc_close(c.p_greater, g, draws), (case, c.p_greater, g)
         assert mc_close(c.p_less, lo, draws), (case, c.p_less, lo)
         assert c.p_two_sided == pytest.approx(min(1.0, 2 * min(c.p_greater, c.p_less)))
 
 
 def test_the_smallest_p_is_one_over_the_draws_plus_one_and_never_zero() -> None:
-    y = np.array([5, 6, 7, 5, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    y = np.array([5, 6, 7, 5, 6, 5, 6, 7] + [0] * 16)
+    e = y > 0
+    c = day_tests(y, e[None], (~e)[None], np.zeros(24, dtype=np.int64))[0]
+    # exact: 1 / C(24, 8) = 1.4e-6, below what the deepest stage resolves
+    assert c.p_greater == pytest.approx(1 / (permutation.DEEP_PERMUTATIONS + 1))
+    assert c.p_less == 1.0
+
+
+def test_a_p_below_the_second_stage_is_resolved_by_the_third() -> None:
+    """The secondary claim families' bars (multiplicity.py: about 0.00036 two-sided) lie below the
+    second stage's smallest p (1 / 4,001 one-sided); a p that small gets DEEP_PERMUTATIONS. Before the
+    third stage this p was 1 / 4,001 = 2.5e-4 whatever the data, and no next-day or "fewer" claim could
+    be made on under 200 days."""
+    y = np.array([5, 6, 7, 5, 6] + [0] * 15)
     e = y > 0
     c = day_tests(y, e[None], (~e)[None], np.zeros(20, dtype=np.int64))[0]
-    assert c.p_greater == pytest.approx(1 / (permutation.PERMUTATIONS + 1))  # exact: 1 / C(20, 5) = 6.5e-5
-    assert c.p_less == 1.0
+    exact_p = 1 / math.comb(20, 5)  # 6.5e-5: only the observed assignment puts every episode on exposed days
+    assert c.p_greater < 1 / (permutation.PERMUTATIONS + 1)
+    assert mc_close(c.p_greater, exact_p, permutation.DEEP_PERMUTATIONS)
 
 
 def test_the_rate_ratio_is_mantel_haenszel_over_the_strata_and_crude_with_one() -> None:
@@ -111,7 +133,7 @@ def test_the_interval_inverts_the_same_test() -> None:
     y = np.concatenate([rng.poisson(3.0, 6), rng.poisson(1.0, 8)])
     c = day_tests(y, e[None], (~e)[None], strata)[0]
     assert 0 < c.ci_low < c.rate_ratio < c.ci_high < math.inf
-    draws = permutation.PERMUTATIONS if min(c.p_greater, c.p_less) <= permutation.REFINE_BELOW else 500
+    draws = draws_for(c)
     tol = 4 * math.sqrt(0.025 * 0.975 / draws) + 2 / draws
     assert exact(y, e, ~e, strata, c.ci_low * 0.9)[0] <= 0.025 + tol  # below the interval: rejected
     assert exact(y, e, ~e, strata, c.ci_low * 1.1)[0] > 0.025 - tol
