@@ -160,7 +160,7 @@ def test_a_mirror_of_a_real_trigger_that_fell_short_is_not_presented() -> None:
     assert water["q_value"] <= 0.025  # low water alone clears the same-day family's bar ...
     assert not water["significant"]  # ... but not once heat, whose days it goes with, is allowed for
     assert water["adjusted_for"] == [{"exposure": "heat", "lag": 0}]
-    assert water["adjusted_p_value"] > 0.05
+    assert water["adjusted_p_value"] is not None and water["adjusted_p_value"] > 0.05
     assert water["sentence"].endswith(
         "but it is not clear once heat (same day) is allowed for: it may partly reflect that."
     )
