@@ -313,6 +313,9 @@ SYNC_MAX_PULL_LIMIT = 50_000
 # 50,000-record push held it past the 30 s busy timeout: "database is locked"). PostgreSQL locks rows
 # and keeps every push one transaction.
 SYNC_SQLITE_PUSH_CHUNK = cfg.integer("SYNC_SQLITE_PUSH_CHUNK", 2_000, minimum=1)
+# On PostgreSQL a push body is read, planned and COPYed this many records at a time, in its one
+# transaction (diary/sync/push/stream.py): a 50,000-record push never holds all its records at once.
+SYNC_PUSH_CHUNK = cfg.integer("SYNC_PUSH_CHUNK", 2_000, minimum=1)
 
 # --- Pattern detection ----------------------------------------------------------------------
 # How much history the analysis reads: up to five years (trigger statistics gain power with every

@@ -214,19 +214,46 @@ class TableChanges:
     columns: list[str] | None = None
 
 
-def rows_apply(*, user_id: int, changes: Sequence[TableChanges]) -> dict[str, list[str]]:
+@dataclass
+class Intents:
+    """The outbox work of a write made in parts (a push read chunk by chunk): the rows each table wrote and
+    deleted, gathered so ``raise_all`` asks for them once per table at the end, as one ``rows_apply`` would."""
+
+    tables: dict[str, tuple[TableDef, list[str], list[str]]] = field(default_factory=dict)
+
+    def add(self, table: TableDef, written: list[str], deleted: list[str]) -> None:
+        _, w, d = self.tables.setdefault(table.name, (table, [], []))
+        w += written
+        d += deleted
+
+    def raise_all(self, user_id: int) -> None:
+        for table, written, deleted in self.tables.values():
+            _raise_intents(table, user_id, written=written, deleted=deleted)
+
+
+def rows_apply(
+    *,
+    user_id: int,
+    changes: Sequence[TableChanges],
+    clock: tuple[dt.datetime, dt.datetime] | None = None,
+    intents: Intents | None = None,
+) -> dict[str, list[str]]:
     """Write many rows of one person at once, by the rules of ``record_write`` and ``record_delete``.
 
     Must run in the caller's transaction, which already holds the person's sequence row (lock order:
     before it read the stored rows). Creates past a table's live-row cap are refused, later ones first;
-    returns their ids per table. The rest get consecutive stamps from one claim of the sequence."""
+    returns their ids per table. The rest get consecutive stamps from one claim of the sequence.
+    A write made in parts passes one ``clock`` (``now_ms()``, ``timezone.now()``) to every part, and
+    ``intents`` to raise its outbox work once at the end (``Intents.raise_all``)."""
     refused = {t.table.name: _refuse_past_cap(t, user_id) for t in changes if t.table.max_live_rows is not None}
     count = sum(len(t.rows) for t in changes)
     if count:
         seq = sequence_claim(user_id=user_id, count=count)
-        now, auto_now = now_ms(), timezone.now()
+        now, auto_now = clock or (now_ms(), timezone.now())
         for table_changes in changes:
-            seq = _apply_table(table_changes, user_id=user_id, first_seq=seq, now=now, auto_now=auto_now)
+            seq = _apply_table(
+                table_changes, user_id=user_id, first_seq=seq, now=now, auto_now=auto_now, intents=intents
+            )
     return {name: uids for name, uids in refused.items() if uids}
 
 
@@ -242,7 +269,13 @@ def _refuse_past_cap(changes: TableChanges, user_id: int) -> list[str]:
 
 
 def _apply_table(
-    changes: TableChanges, *, user_id: int, first_seq: int, now: dt.datetime, auto_now: dt.datetime
+    changes: TableChanges,
+    *,
+    user_id: int,
+    first_seq: int,
+    now: dt.datetime,
+    auto_now: dt.datetime,
+    intents: Intents | None,
 ) -> int:
     """Stamp and store one table's rows from ``first_seq`` on; returns the next free stamp."""
     if not changes.rows:  # the push names this table but changes nothing in it: no stamps, no work to ask for
@@ -277,12 +310,11 @@ def _apply_table(
     columns = changes.columns or [*table.spec.names, *table.derived]
     rows_update(model, updates, [*columns, "seq", "deleted_at", "server_updated_at"])
     rows_update(model, tombstones, [*_tombstone(table, now), "seq", "server_updated_at"])
-    _raise_intents(
-        table,
-        user_id,
-        written=[r["uid"] for r in new_rows] + [r.uid for r in updates],
-        deleted=[r.uid for r in tombstones],
-    )
+    written, deleted = [r["uid"] for r in new_rows] + [r.uid for r in updates], [r.uid for r in tombstones]
+    if intents is None:
+        _raise_intents(table, user_id, written=written, deleted=deleted)
+    else:
+        intents.add(table, written, deleted)
     return seq
 
 

@@ -26,9 +26,24 @@ class Outcome:
 
     rejected: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     conflicts: dict[str, list[str]] = field(default_factory=dict)
+    # Bad ids, listed first per table (as a plan of the whole table finds them), however the push was cut.
+    bad_ids: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
     def reject(self, table: str, uid: str, column: str, reason: str) -> None:
         self.rejected.setdefault(table, {})[uid] = {"field": column, "reason": reason}
+
+    def reject_id(self, table: str, uid: str) -> None:
+        self.rejected.setdefault(table, {})
+        self.bad_ids.setdefault(table, {})[uid] = {"field": "id", "reason": BAD_ID}
+
+    def answer(self) -> dict[str, Any]:
+        """The 200 answer (SYNC.md): rejected ids per table, and why."""
+        rejected = {table: {**self.bad_ids.get(table, {}), **by_id} for table, by_id in self.rejected.items()}
+        return {
+            "ok": True,
+            "experimentalRejectedIds": {table: list(ids) for table, ids in rejected.items()},
+            "rejected": rejected,
+        }
 
     def conflict(self, table: str, uid: str) -> None:
         self.conflicts.setdefault(table, []).append(uid)
@@ -62,7 +77,7 @@ def client_owned_plan(
         for record in sections.get(key, []):
             uid = record.get("id")
             if not isinstance(uid, str) or not ID_PATTERN.match(uid):
-                outcome.reject(table.name, str(uid)[:36], "id", BAD_ID)
+                outcome.reject_id(table.name, str(uid)[:36])
                 continue
             upserts[uid] = record
     deletes = [uid for uid in sections.get("deleted", []) if ID_PATTERN.match(uid)]

@@ -6,15 +6,21 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from diary.accounts.models import User
+from diary.core.fields import now_ms
 from diary.sync.push.plan import Outcome, client_owned_plan
 from diary.sync.push.server_owned import server_owned_plan
-from diary.sync.registry import SYNCED
-from diary.sync.sequence import sequence_lock
-from diary.sync.writes import rows_apply
+from diary.sync.push.shape import PushInvalid, validate_shape
+from diary.sync.push.stream import Unstreamable, chunks
+from diary.sync.registry import SYNCED, WIRE_TABLES
+from diary.sync.sequence import ID_PATTERN, sequence_lock
+from diary.sync.tables import TableDef
+from diary.sync.writes import Intents, TableChanges, rows_apply
 
 
 class PushConflict(Exception):
@@ -23,6 +29,26 @@ class PushConflict(Exception):
     def __init__(self, conflicts: dict[str, list[str]]):
         super().__init__(conflicts)
         self.conflicts = conflicts
+
+
+def sync_push_body(*, user: User, last_pulled_at: int, raw: bytes | bytearray) -> dict[str, Any]:
+    """Parse and apply a push body. Raises ``PushInvalid`` (400), ``PushTooLarge`` (413) or ``PushConflict``
+    (409), each with nothing applied.
+
+    On PostgreSQL the body is read, planned and written ``SYNC_PUSH_CHUNK`` records at a time in the push's
+    one transaction (``_streamed``). A body it cannot take that way (malformed, a shape problem, too many
+    records, an id twice in a table, a number or escape orjson reads differently) is rolled back and
+    decided by the whole-body path, which gives the exact answer."""
+    if connection.vendor == "postgresql":
+        try:
+            return _streamed(user=user, last_pulled_at=last_pulled_at, raw=raw)
+        except Unstreamable:
+            pass  # rolled back: nothing of it is stored
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise PushInvalid([{"field": "body", "reason": f"malformed JSON: {exc}"}]) from exc
+    return sync_push(user=user, last_pulled_at=last_pulled_at, changes=validate_shape(body))
 
 
 def sync_push(*, user: User, last_pulled_at: int, changes: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, Any]:
@@ -44,11 +70,7 @@ def sync_push(*, user: User, last_pulled_at: int, changes: Mapping[str, Mapping[
                 # waiting writer looked.
                 time.sleep(SQLITE_YIELD_S)
             _apply(user=user, last_pulled_at=last_pulled_at, changes=chunk, outcome=outcome)
-    return {
-        "ok": True,
-        "experimentalRejectedIds": {table: list(ids) for table, ids in outcome.rejected.items()},
-        "rejected": outcome.rejected,
-    }
+    return outcome.answer()
 
 
 SQLITE_YIELD_S = 0.15
@@ -72,6 +94,77 @@ def _apply(
         for name, uids in rows_apply(user_id=user.pk, changes=plans).items():
             for uid in uids:
                 outcome.reject(name, uid, "id", SYNCED[name].too_many)
+
+
+def _streamed(*, user: User, last_pulled_at: int, raw: bytes | bytearray) -> dict[str, Any]:
+    """One transaction: lock, then plan and write chunk by chunk as the body is read; refuse on conflict.
+
+    A client-owned table without a live-row cap is planned a chunk at a time: no id may come twice in it
+    (a later record of an id would see the earlier one's write as a change since ``last_pulled_at``), so a
+    body that has one goes the whole-body way. A capped or server-owned table is planned whole (its
+    pushes are small), as ``_apply`` plans every table."""
+    outcome = Outcome()
+    with transaction.atomic():
+        sequence_lock(user_id=user.pk)
+        writer = _ChunkWriter(user=user, last_pulled_at=last_pulled_at, outcome=outcome)
+        size, limit = settings.SYNC_PUSH_CHUNK, settings.SYNC_MAX_RECORDS
+        for name, section, items in chunks(raw, tables=frozenset(WIRE_TABLES), size=size, limit=limit):
+            writer.add(SYNCED[name], section, items)
+        writer.finish()
+    return outcome.answer()
+
+
+class _ChunkWriter:
+    def __init__(self, *, user: User, last_pulled_at: int, outcome: Outcome):
+        self.user, self.last_pulled_at, self.outcome = user, last_pulled_at, outcome
+        self.clock = (now_ms(), timezone.now())  # one push, one time: as ``rows_apply`` stamps a whole push
+        self.intents = Intents()
+        self.seen: dict[str, set[str]] = {}  # the ids of each chunked table so far
+        self.whole: tuple[TableDef, dict[str, list[Any]]] | None = None  # a table planned whole, gathering
+        self.refused: list[tuple[str, str]] = []  # creates past a cap: answered last, as ``_apply`` does
+
+    def add(self, table: TableDef, section: str, items: list[Any]) -> None:
+        if self.whole is not None and self.whole[0] is not table:
+            self._flush()
+        if table.server_owned or table.max_live_rows is not None:
+            if self.whole is None:
+                self.whole = (table, {})
+            self.whole[1].setdefault(section, []).extend(items)
+            return
+        seen = self.seen.setdefault(table.name, set())
+        for item in items:
+            uid = item if section == "deleted" else item.get("id")
+            if isinstance(uid, str) and ID_PATTERN.match(uid):
+                if uid in seen:
+                    raise Unstreamable(f"{table.name} {uid!r} twice")
+                seen.add(uid)
+        self._write(table, client_owned_plan, {section: items})
+
+    def _flush(self) -> None:
+        assert self.whole is not None
+        table, sections = self.whole
+        self.whole = None
+        self._write(table, server_owned_plan if table.server_owned else client_owned_plan, sections)
+
+    def _write(self, table: TableDef, plan_of: Any, sections: dict[str, list[Any]]) -> None:
+        plan: TableChanges = plan_of(
+            table=table, user=self.user, last_pulled_at=self.last_pulled_at, sections=sections, outcome=self.outcome
+        )
+        if self.outcome.conflicts:
+            return  # 409 at the end, with every conflict: nothing more is written, all of it is rolled back
+        for name, uids in rows_apply(
+            user_id=self.user.pk, changes=[plan], clock=self.clock, intents=self.intents
+        ).items():
+            self.refused += [(name, uid) for uid in uids]
+
+    def finish(self) -> None:
+        if self.whole is not None:
+            self._flush()
+        if self.outcome.conflicts:
+            raise PushConflict(self.outcome.conflicts)
+        for name, uid in self.refused:
+            self.outcome.reject(name, uid, "id", SYNCED[name].too_many)
+        self.intents.raise_all(self.user.pk)
 
 
 _SECTIONS = ("created", "updated", "deleted")
