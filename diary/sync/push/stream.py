@@ -23,6 +23,7 @@ from typing import Any
 BLOCK = 1 << 20  # bytes of the body decoded at a time
 _SECTIONS = frozenset({"created", "updated", "deleted"})
 _WS = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
+_WS_CHARS = " \t\n\r"
 # orjson turns an integer past 64 bits into a float; a body with 20 digits in a row goes the whole-body way.
 _DIGITS = bytes.maketrans(b"0123456789", b"0000000000")
 _LONG_NUMBER = b"0" * 20
@@ -78,6 +79,8 @@ class _Text:
 
     def peek(self) -> str:
         """The next character that is not whitespace ('' at the end of the body)."""
+        if self.pos < len(self.buf) and self.buf[self.pos] not in _WS_CHARS:
+            return self.buf[self.pos]  # compact JSON, as apps send it: no regex
         while True:
             self.pos = _WS.match(self.buf, self.pos).end()  # type: ignore[union-attr]
             if self.pos < len(self.buf):
@@ -90,9 +93,29 @@ class _Text:
             raise Unstreamable(f"expected {char!r}")
         self.pos += 1
 
+    def next_char(self) -> str:
+        """The next character that is not whitespace, consumed."""
+        char = self.peek()
+        self.pos += 1
+        return char
+
+    def fast_item(self, opener: str, items: list[Any]) -> bool:
+        """Append the next item if it starts right here and ends inside the decoded text; False: no
+        such luck (whitespace, a block end), ``value`` reads it."""
+        buf, pos = self.buf, self.pos
+        if pos >= len(buf) or buf[pos] != opener:
+            return False
+        try:
+            value, end = _decode(buf, pos)
+        except json.JSONDecodeError:
+            return False
+        items.append(value)  # an object or a string: it ends where it closes, whatever comes next
+        self.pos = end
+        return True
+
     def value(self) -> Any:
-        """The next JSON value; a value cut by the end of a block is read again with the next block."""
-        self.peek()
+        """The next JSON value (``pos`` on its first character); a value cut by the end of a block is read
+        again with the next block."""
         while True:
             try:
                 value, end = _decode(self.buf, self.pos)
@@ -121,8 +144,7 @@ class _Text:
             seen.add(key)
             self.expect(":")
             yield key
-            char = self.peek()
-            self.pos += 1
+            char = self.next_char()
             if char == "}":
                 return
             if char != ",":
@@ -143,25 +165,24 @@ def chunks(
         for section in text.members():
             if section not in _SECTIONS:
                 raise Unstreamable(f"section {section!r}")
-            kind = str if section == "deleted" else dict
             text.expect("[")
             items: list[Any] = []
             if text.peek() == "]":
                 text.pos += 1
                 continue
+            opener = '"' if section == "deleted" else "{"
             while True:
-                if text.peek() == "{" if kind is dict else text.peek() == '"':
+                if not text.fast_item(opener, items):  # compact JSON, the item inside the block: one scan
+                    if text.peek() != opener:
+                        raise Unstreamable(f"{table}.{section}: an item of the wrong type")
                     items.append(text.value())
-                else:
-                    raise Unstreamable(f"{table}.{section}: not a {kind.__name__}")
                 total += 1
                 if total > limit:
                     raise Unstreamable("too many records")
                 if len(items) >= size:
                     yield table, section, items
                     items = []
-                char = text.peek()
-                text.pos += 1
+                char = text.next_char()
                 if char == "]":
                     break
                 if char != ",":
