@@ -316,6 +316,9 @@ SYNC_SQLITE_PUSH_CHUNK = cfg.integer("SYNC_SQLITE_PUSH_CHUNK", 2_000, minimum=1)
 # On PostgreSQL a push body is read, planned and COPYed this many records at a time, in its one
 # transaction (diary/sync/push/stream.py): a 50,000-record push never holds all its records at once.
 SYNC_PUSH_CHUNK = cfg.integer("SYNC_PUSH_CHUNK", 2_000, minimum=1)
+# A body up to this size is parsed whole (orjson, the fastest: a whole-body parse of 8 MB builds some
+# tens of MB of records at most); only a larger one is streamed, which costs more CPU per record.
+SYNC_STREAM_ABOVE_BYTES = cfg.integer("SYNC_STREAM_ABOVE_BYTES", 8 * 1024 * 1024, minimum=0)
 
 # --- Pattern detection ----------------------------------------------------------------------
 # How much history the analysis reads: up to five years (trigger statistics gain power with every

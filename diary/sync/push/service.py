@@ -35,11 +35,13 @@ def sync_push_body(*, user: User, last_pulled_at: int, raw: bytes | bytearray) -
     """Parse and apply a push body. Raises ``PushInvalid`` (400), ``PushTooLarge`` (413) or ``PushConflict``
     (409), each with nothing applied.
 
-    On PostgreSQL the body is read, planned and written ``SYNC_PUSH_CHUNK`` records at a time in the push's
-    one transaction (``_streamed``). A body it cannot take that way (malformed, a shape problem, too many
+    On PostgreSQL a body larger than ``SYNC_STREAM_ABOVE_BYTES`` is read, planned and written
+    ``SYNC_PUSH_CHUNK`` records at a time in the push's one transaction (``_streamed``); a smaller one is
+    parsed whole (orjson is faster per record than the streamed read, and a small body's records are
+    few). A body it cannot take that way (malformed, a shape problem, too many
     records, an id twice in a table, a number or escape orjson reads differently) is rolled back and
     decided by the whole-body path, which gives the exact answer."""
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(raw) > settings.SYNC_STREAM_ABOVE_BYTES:
         try:
             return _streamed(user=user, last_pulled_at=last_pulled_at, raw=raw)
         except Unstreamable:

@@ -174,7 +174,7 @@ def test_a_large_push_streamed_chunk_by_chunk_answers_and_stores_what_the_whole_
     """Small chunks and blocks: many COPYs and block ends inside records. New, updated, replayed, deleted,
     rejected (bad id, bad value, id and date disagree, over the reminders cap, a create in a server-owned
     table) and server-owned changes: the same answer, rows, stamps and outbox rows as the old path."""
-    settings.SYNC_PUSH_CHUNK = 40
+    settings.SYNC_PUSH_CHUNK, settings.SYNC_STREAM_ABOVE_BYTES = 40, 0
     monkeypatch.setattr(stream, "BLOCK", 4096)
     streamed, whole = make_user(), make_user()
     bases = {u.pk: _prepare(u) for u in (streamed, whole)}
@@ -200,7 +200,7 @@ def test_a_large_push_streamed_chunk_by_chunk_answers_and_stores_what_the_whole_
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_a_conflict_in_a_later_chunk_applies_nothing_and_names_every_conflict(settings: Any) -> None:
-    settings.SYNC_PUSH_CHUNK = 40
+    settings.SYNC_PUSH_CHUNK, settings.SYNC_STREAM_ABOVE_BYTES = 40, 0
     user = make_user()
     base = _prepare(user)
     push(client_for(user), base, changes(episodes={"updated": [_ep("old29", 129, pain=3)]}))  # after the cursor
@@ -218,7 +218,7 @@ def test_a_conflict_in_a_later_chunk_applies_nothing_and_names_every_conflict(se
     [(b'"deleted": [1]', 400), (b'"deleted": ["x"], "nope": []', 400), (b'"deleted": [', 400)],
 )
 def test_a_body_found_bad_after_chunks_were_written_stores_nothing(settings: Any, tail: bytes, status: int) -> None:
-    settings.SYNC_PUSH_CHUNK = 10
+    settings.SYNC_PUSH_CHUNK, settings.SYNC_STREAM_ABOVE_BYTES = 10, 0
     user = make_user()
     api = client_for(user)
     good = orjson.dumps([raw_episode(f"e{i}", started_at=ms_ago(hours=2 + i)) for i in range(50)])
@@ -234,7 +234,7 @@ def test_a_body_found_bad_after_chunks_were_written_stores_nothing(settings: Any
 def test_an_id_twice_in_a_table_goes_the_whole_body_way(settings: Any) -> None:
     """Created, then updated, then deleted in one push: the last record wins and the delete loses, as one
     plan of the whole table decides; streamed in chunks the second record would conflict with the first."""
-    settings.SYNC_PUSH_CHUNK = 1
+    settings.SYNC_PUSH_CHUNK, settings.SYNC_STREAM_ABOVE_BYTES = 1, 0
     user = make_user()
     api = client_for(user)
     body = changes(
@@ -248,6 +248,25 @@ def test_an_id_twice_in_a_table_goes_the_whole_body_way(settings: Any) -> None:
     assert answer["rejected"] == {}
     rows = dict(Episode.objects.filter(user=user).values_list("uid", "pain"))
     assert rows == {"a": 7, "b": 5}
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("limit, streamed", [(0, True), (10**6, False)])
+def test_only_a_body_larger_than_the_stream_limit_is_streamed(settings: Any, limit: int, streamed: bool) -> None:
+    """Up to SYNC_STREAM_ABOVE_BYTES the body is parsed whole (orjson is the cheaper read): one COPY of its
+    episodes; past it, one COPY per chunk."""
+    settings.SYNC_PUSH_CHUNK, settings.SYNC_STREAM_ABOVE_BYTES = 10, limit
+    user = make_user()
+    raw = orjson.dumps(
+        changes(episodes={"created": [raw_episode(f"e{i}", started_at=ms_ago(hours=2 + i)) for i in range(30)]})
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        answer = sync_push_body(user=user, last_pulled_at=0, raw=raw)
+    assert answer["rejected"] == {}
+    assert Episode.objects.filter(user=user).count() == 30
+    copies = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("COPY")]
+    assert len(copies) == (3 if streamed else 1), copies
 
 
 def _diff(a: dict[str, list[tuple[Any, ...]]], b: dict[str, list[tuple[Any, ...]]]) -> list[Any]:
