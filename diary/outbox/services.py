@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
+import orjson
 from celery import current_app
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Value
 from django.utils import timezone
 
@@ -32,7 +33,11 @@ def _queue(handler: str) -> str | None:
 def _send(event_id: int, handler: str, *, then: list[tuple[int, str]] | None = None, producer: Any = None) -> None:
     """Publish one row's wake-up to its queue (``then``: the rows it wakes once it has run)."""
     kwargs = {"then": then} if then else None
-    current_app.send_task(DELIVER_TASK, args=[event_id], kwargs=kwargs, queue=_queue(handler), producer=producer)
+    # argsrepr, kwargsrepr: plain ids, so Celery's saferepr of them (a fifth of a send) is not needed.
+    current_app.send_task(
+        DELIVER_TASK, args=[event_id], kwargs=kwargs, queue=_queue(handler), producer=producer,
+        argsrepr=f"[{event_id}]", kwargsrepr=repr(kwargs or {}),
+    )  # fmt: skip
 
 
 def _publish(rows: list[tuple[int, str]], *, cooldown: bool = True) -> None:
@@ -93,24 +98,49 @@ def _rows(
     """One row per routed handler and payload, red-flag evaluation's first; published after commit
     in that order."""
     later = timezone.now() + dt.timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
-    events = OutboxEvent.objects.bulk_create(
-        [
-            OutboxEvent(
-                user_id=user_id,
-                topic=topic,
-                handler=path,
-                payload=_value(payload),
-                created_at=created_at,
-                available_at=later,
-            )
-            for path in paths_for(topic)
-            for payload in payloads
-        ]
-    )
-    rows = [(e.pk, e.handler) for e in events]
-    if rows:
-        transaction.on_commit(lambda: _publish_write(rows))
+    wanted = [(path, payload) for path in paths_for(topic) for payload in payloads]
+    if not wanted:
+        return []
+    if connection.vendor == "postgresql":
+        rows = _insert(user_id, topic, wanted, created_at, later)
+    else:
+        events = OutboxEvent.objects.bulk_create(
+            [
+                OutboxEvent(
+                    user_id=user_id,
+                    topic=topic,
+                    handler=path,
+                    payload=_value(payload),
+                    created_at=created_at,
+                    available_at=later,
+                )
+                for path, payload in wanted
+            ]
+        )
+        rows = [(e.pk, e.handler) for e in events]
+    transaction.on_commit(lambda: _publish_write(rows))
     return rows
+
+
+_INSERT = (
+    'INSERT INTO "diary_outbox_event" (user_id, topic, handler, payload, created_at, available_at, attempts, last_error)'
+    " VALUES {} RETURNING id"
+)
+_ROW = "(%s, %s, %s, %s::jsonb, %s, %s, 0, '')"
+
+
+def _insert(
+    user_id: int, topic: str, wanted: list[tuple[str, dict[str, Any]]], created_at: dt.datetime, later: dt.datetime
+) -> list[tuple[int, str]]:
+    """The rows in one INSERT with one JSON text parameter per payload (``_value`` says why not Django's
+    multi-row insert); the ORM's ``bulk_create`` took about a fifth of a one-episode write's CPU to build it."""
+    params: list[Any] = []
+    for path, payload in wanted:
+        params += [user_id, topic, path, orjson.dumps(payload).decode(), created_at, later]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT.format(", ".join([_ROW] * len(wanted))), params)
+        ids = [row[0] for row in cursor.fetchall()]
+    return [(event_id, path) for event_id, (path, _) in zip(ids, wanted, strict=True)]
 
 
 def outbox_enqueue(*, user_id: int, topic: str, payloads: Iterable[dict[str, Any]]) -> list[int]:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -116,8 +116,7 @@ def record_write(
         values = _clean(table, data, wire, base=None, ignore=ignore)
     with transaction.atomic():
         seq = sequence_claim(user_id=user_id)  # lock order: the sequence row first
-        row = table.model._default_manager.select_for_update().filter(user_id=user_id, uid=uid).first()
-        live = row is not None and row.deleted_at is None
+        row, live = _locked_row(table, user_id, uid, load=mode != "create")
         if mode == "create" and live:
             raise Conflict(
                 f"{table.name[:-1]} {uid!r} already exists; PUT to /{table.name}/{uid} replaces it",
@@ -143,6 +142,24 @@ def record_write(
         row.save()
         _raise_intents(table, user_id, written=[uid], deleted=[])
     return row, not live
+
+
+def _locked_row(table: TableDef, user_id: int, uid: str, *, load: bool) -> tuple[SyncedRow | None, bool]:
+    """Lock the person's row of this id, if any: ``(row, live)``. A raw SELECT of two columns first (most
+    writes find no row; the ORM's full-row query cost a fifth of a create's CPU); the model only when a
+    row is there and the write needs it (a create of a live id is refused without it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, deleted_at IS NULL FROM {table.model._meta.db_table} WHERE user_id = %s AND uid = %s FOR UPDATE",
+            [user_id, uid],
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return None, False
+    pk, live = found
+    if live and not load:
+        return None, True
+    return table.model._default_manager.get(pk=pk), bool(live)
 
 
 def record_delete(*, table: TableDef, user_id: int, uid: str) -> SyncedRow:

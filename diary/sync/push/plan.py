@@ -51,6 +51,8 @@ class Outcome:
 
 def stored_rows(table: TableDef, user_id: int, ids: list[str]) -> dict[str, Stored]:
     """The person's stored rows (live or tombstoned) for these ids, by id."""
+    if not ids:
+        return {}
     renderer = RENDERERS[table.name]
     found: dict[str, Stored] = {}
     mine = table.model._default_manager.filter(user_id=user_id)

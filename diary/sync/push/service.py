@@ -89,7 +89,7 @@ def _apply(
                 table=SYNCED[name], user=user, last_pulled_at=last_pulled_at, sections=sections, outcome=outcome
             )
             for name, sections in changes.items()
-            if name in SYNCED
+            if name in SYNCED and any(sections.values())  # a table the push names but sends nothing in: no plan
         ]
         if outcome.conflicts:
             raise PushConflict(outcome.conflicts)
