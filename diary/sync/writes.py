@@ -11,11 +11,12 @@ path wrote).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -23,7 +24,7 @@ from diary.accounts.models import User
 from diary.core.errors import Conflict, DomainValidationError
 from diary.core.fields import now_ms
 from diary.outbox.services import outbox_enqueue
-from diary.sync.bulk import rows_insert, rows_update
+from diary.sync.bulk import row_insert_new, rows_insert, rows_update
 from diary.sync.models import SyncedRow
 from diary.sync.sequence import ID_PATTERN, new_uid, sequence_claim
 from diary.sync.tables import TableDef
@@ -116,6 +117,13 @@ def record_write(
         values = _clean(table, data, wire, base=None, ignore=ignore)
     with transaction.atomic():
         seq = sequence_claim(user_id=user_id)  # lock order: the sequence row first
+        if mode == "create" and _inserts_directly(table):
+            assert values is not None
+            created = _create_new(table, user, uid, values, seq)
+            if created is not None:
+                _raise_intents(table, user_id, written=[uid], deleted=[])
+                return created, True
+            # the id is taken (live: 409 below; a tombstone: recreated below)
         row, live = _locked_row(table, user_id, uid, load=mode != "create")
         if mode == "create" and live:
             raise Conflict(
@@ -142,6 +150,35 @@ def record_write(
         row.save()
         _raise_intents(table, user_id, written=[uid], deleted=[])
     return row, not live
+
+
+def _inserts_directly(table: TableDef) -> bool:
+    """Can a create try its INSERT first (``_create_new``)? PostgreSQL, ids unique per person, no live-row cap."""
+    return connection.vendor == "postgresql" and table.max_live_rows is None and _uid_unique(table.model)
+
+
+@functools.cache
+def _uid_unique(model: type[SyncedRow]) -> bool:
+    return any(
+        isinstance(c, models.UniqueConstraint) and tuple(c.fields) == ("user", "uid") and c.condition is None
+        for c in model._meta.constraints
+    )
+
+
+def _create_new(table: TableDef, user: User, uid: str, values: dict[str, Any], seq: int) -> SyncedRow | None:
+    """A create of an id the person never used: one INSERT that does nothing if the id is taken (then
+    None, and the caller looks at the stored row as any write does). Stamped as ``record_write`` stamps."""
+    table.fill_defaults(values, user)
+    _stamp(table, values, now=now_ms(), kept_created_at=None, client_clock=False)
+    auto_now = timezone.now()
+    fields = {"user_id": user.pk, "uid": uid, "seq": seq, "deleted_at": None, **values}
+    pk = row_insert_new(table.model, fields, auto_now=auto_now)
+    if pk is None:
+        return None
+    row = table.model(pk=pk, server_updated_at=auto_now, **fields)
+    row._state.adding = False
+    row._state.db = connection.alias
+    return row
 
 
 def _locked_row(table: TableDef, user_id: int, uid: str, *, load: bool) -> tuple[SyncedRow | None, bool]:
