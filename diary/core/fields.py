@@ -101,10 +101,14 @@ def _is_int(value: Any) -> bool:
 class Choice(Field):
     choices: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "_codes", frozenset(self.choices))  # a set to look codes up in
+
     def convert(self, value: Any, wire: str) -> Any:
         if not isinstance(value, str):
             raise FieldError("must be a string code")
-        if value not in self.choices:
+        if value not in self._codes:  # type: ignore[attr-defined]
             raise FieldError(f"unknown code {value[:40]!r}; expected one of: {', '.join(self.choices)}")
         return value
 
@@ -115,10 +119,11 @@ class Int(Field):
     maximum: int = 2**31 - 1
 
     def convert(self, value: Any, wire: str) -> Any:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # JSON numbers such as 3.0 from JavaScript clients
-        if not _is_int(value):
-            raise FieldError("must be an integer")
+        if type(value) is not int:  # the common case first: a plain int, checked once
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)  # JSON numbers such as 3.0 from JavaScript clients
+            elif not _is_int(value):
+                raise FieldError("must be an integer")
         if not self.minimum <= value <= self.maximum:
             raise FieldError(f"must be between {self.minimum} and {self.maximum}")
         return value
@@ -172,11 +177,12 @@ class Instant(Field):
     """A point in time: ISO 8601 with an offset on REST, integer ms since the epoch on the sync wire."""
 
     def convert(self, value: Any, wire: str) -> Any:
-        if wire == RAW or _is_int(value):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            if not _is_int(value):
-                raise FieldError("must be an integer number of milliseconds since the epoch")
+        if type(value) is int or wire == RAW or _is_int(value):
+            if type(value) is not int:
+                if isinstance(value, float) and value.is_integer():
+                    value = int(value)
+                elif not _is_int(value):
+                    raise FieldError("must be an integer number of milliseconds since the epoch")
             if not 0 <= value <= 32503680000000:  # year 3000
                 raise FieldError("is out of range")
             return ms_to_datetime(value)
@@ -250,13 +256,18 @@ class CodeList(_Array):
     nullable: bool = False
     default: Any = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "_codes", frozenset(self.choices))  # a set to look codes up in
+
     def convert(self, value: Any, wire: str) -> Any:
         value = self.items(value, " of codes")
         out: list[str] = []
+        codes: frozenset[str] = self._codes  # type: ignore[attr-defined]
         for item in value:
             if not isinstance(item, str):
                 raise FieldError("every item must be a string code")
-            if item in self.choices:
+            if item in codes:
                 pass
             elif self.custom_prefix and item.startswith(self.custom_prefix):
                 text = item[len(self.custom_prefix) :].strip()
@@ -308,6 +319,10 @@ class RecordSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
         object.__setattr__(self, "_names", tuple(f.name for f in self.fields))
+        # What ``clean`` walks per record, looked up once: name, parser, empty value (a new list per use
+        # for arrays).
+        writable = tuple((f.name, f.parse, isinstance(f, _Array), f.default) for f in self.fields if not f.read_only)
+        object.__setattr__(self, "_writable", writable)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -338,20 +353,19 @@ class RecordSpec:
             for key in data:
                 if key not in by_name and key not in ignore:
                     errors[key] = ["unknown field"]
-        for f in self.fields:
-            if f.read_only:
-                continue
-            if f.name in data:
+        writable: tuple[tuple[str, Callable[[Any, str], Any], bool, Any], ...] = self._writable  # type: ignore[attr-defined]
+        for name, parse, is_array, default in writable:
+            if name in data:
                 try:
-                    out[f.name] = f.parse(data[f.name], wire)
+                    out[name] = parse(data[name], wire)
                 except FieldError as exc:
-                    errors[f.name] = [exc.reason]
+                    errors[name] = [exc.reason]
             elif base is not None:
-                out[f.name] = base.get(f.name)
-            elif f.name in self.required:
-                errors[f.name] = ["this field is required"]
+                out[name] = base.get(name)
+            elif name in self.required:
+                errors[name] = ["this field is required"]
             else:
-                out[f.name] = [] if isinstance(f, _Array) else f.default
+                out[name] = [] if is_array else default
         if not errors:
             for check in self.checks:
                 for name, reason in check(out).items():
