@@ -305,6 +305,14 @@ class ValueList(_Array):
 
 
 CrossCheck = Callable[[dict[str, Any]], dict[str, str]]
+Parser = Callable[[Any, str], Any]
+_Walk = tuple[str, Parser, Parser | None, bool, Any]
+
+
+def _plain_convert(spec_field: Field) -> Parser | None:
+    """The field's ``convert`` when its ``parse`` only handles null and "" before calling it (every field
+    here); None for a field that parses otherwise."""
+    return spec_field.convert if type(spec_field).parse in (Field.parse, _Array.parse) else None
 
 
 @dataclass(frozen=True)
@@ -321,7 +329,11 @@ class RecordSpec:
         object.__setattr__(self, "_names", tuple(f.name for f in self.fields))
         # What ``clean`` walks per record, looked up once: name, parser, empty value (a new list per use
         # for arrays).
-        writable = tuple((f.name, f.parse, isinstance(f, _Array), f.default) for f in self.fields if not f.read_only)
+        writable = tuple(
+            (f.name, f.parse, _plain_convert(f), isinstance(f, _Array), f.default)
+            for f in self.fields
+            if not f.read_only
+        )
         object.__setattr__(self, "_writable", writable)
 
     @property
@@ -353,11 +365,15 @@ class RecordSpec:
             for key in data:
                 if key not in by_name and key not in ignore:
                     errors[key] = ["unknown field"]
-        writable: tuple[tuple[str, Callable[[Any, str], Any], bool, Any], ...] = self._writable  # type: ignore[attr-defined]
-        for name, parse, is_array, default in writable:
+        writable: tuple[_Walk, ...] = self._writable  # type: ignore[attr-defined]
+        for name, parse, convert, is_array, default in writable:
             if name in data:
+                value = data[name]
                 try:
-                    out[name] = parse(data[name], wire)
+                    # A value that is neither null nor "" goes straight to ``convert``, as ``parse`` sends it.
+                    out[name] = (
+                        convert(value, wire) if convert and value is not None and value != "" else parse(value, wire)
+                    )
                 except FieldError as exc:
                     errors[name] = [exc.reason]
             elif base is not None:

@@ -50,12 +50,14 @@ def rows_insert(model: type[SyncedRow], rows: list[dict[str, Any]], *, auto_now:
     ]
     qn = connection.ops.quote_name
     statement = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(fl.column) for fl in fields)}) FROM STDIN"
+    names, missing = [name for name, _, _ in getters], [default for _, _, default in getters]
+    preps = [(i, prep) for i, (_, prep, _) in enumerate(getters) if prep is not None]
     with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([
-                row.get(name, missing) if prep is None else prep(row.get(name, missing))
-                for name, prep, missing in getters
-            ])  # fmt: skip
+            values = list(map(row.get, names, missing))  # each column's value, else its default
+            for i, prep in preps:
+                values[i] = prep(values[i])
+            copy.write_row(values)
 
 
 @cache
@@ -66,7 +68,7 @@ def _insert_one(model: type[SyncedRow]) -> tuple[str, list[tuple[str, Callable[[
     marks = ", ".join("%s::jsonb" if fl.get_internal_type() == "JSONField" else "%s" for fl in fields)
     statement = (
         f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(fl.column) for fl in fields)}) VALUES ({marks})"
-        f" ON CONFLICT ({qn('user_id')}, {qn('uid')}) DO NOTHING RETURNING {qn(model._meta.pk.column)}"
+        f" ON CONFLICT ({qn('user_id')}, {qn('uid')}) DO NOTHING RETURNING {qn(str(model._meta.pk.column))}"
     )
     return statement, [(fl.attname, _copy_value(fl), fl) for fl in fields]
 

@@ -175,7 +175,8 @@ def _create_new(table: TableDef, user: User, uid: str, values: dict[str, Any], s
     pk = row_insert_new(table.model, fields, auto_now=auto_now)
     if pk is None:
         return None
-    row = table.model(pk=pk, server_updated_at=auto_now, **fields)
+    model: Any = table.model  # a concrete synced model
+    row = model(pk=pk, server_updated_at=auto_now, **fields)
     row._state.adding = False
     row._state.db = connection.alias
     return row

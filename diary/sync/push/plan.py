@@ -4,7 +4,7 @@ idempotent replay), a conflict or a rejection by id. Nothing is written here."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +56,7 @@ def stored_rows(table: TableDef, user_id: int, ids: list[str]) -> dict[str, Stor
         return {}
     renderer = RENDERERS[table.name]
     found: dict[str, Stored] = {}
+    rows: Iterable[Sequence[Any]]
     if connection.vendor == "postgresql":
         rows = _stored_pg(table, user_id, ids)
     else:
@@ -71,7 +72,7 @@ def stored_rows(table: TableDef, user_id: int, ids: list[str]) -> dict[str, Stor
 @functools.cache
 def _stored_select(model: type[Model], columns: tuple[str, ...]) -> tuple[str, tuple[tuple[int, Any], ...]]:
     """The SELECT ``_stored_pg`` sends, and the fields whose database values Django converts (JSON)."""
-    fields = [model._meta.pk, *(model._meta.get_field(name) for name in columns)]
+    fields: list[Any] = [model._meta.pk, *(model._meta.get_field(name) for name in columns)]
     qn = connection.ops.quote_name
     statement = (
         f"SELECT {', '.join(qn(fl.column) for fl in fields)} FROM {qn(model._meta.db_table)}"
