@@ -75,7 +75,8 @@ class TestStatementsPerRequest:
         warm(api)
         body = changes(episodes={"created": [raw_episode("one1")]})
         sql = statements(lambda: push(api, 1, body))
-        # savepoint, sequence lock, the stored rows of the pushed ids, sequence claim, COPY, outbox rows, release
+        # savepoint, sequence lock, the stored rows of the pushed ids, sequence claim, INSERT (COPY for more than
+        # one row), outbox rows, release
         assert len(sql) == 7, sql
 
     def test_outbox_payloads_travel_as_json_parameters_not_an_escaped_array(self, api: APIClient) -> None:
