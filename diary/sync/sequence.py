@@ -41,6 +41,15 @@ def sequence_claim(*, user_id: int, count: int = 1) -> int:
     return int(row[0]) - count + 1
 
 
+def sequence_release(*, user_id: int, count: int) -> None:
+    """Hand back the last ``count`` stamps of a claim this transaction made and did not use (it still
+    holds the row lock, so nobody else claimed after it): the stamps stay consecutive."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("sequence_release must run inside the transaction that claimed")
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {SyncState._meta.db_table} SET seq = seq - %s WHERE user_id = %s", [count, user_id])
+
+
 def sequence_claim_many(*, counts: dict[int, int]) -> dict[int, int]:
     """``sequence_claim`` for many people in one statement (server jobs writing for a batch of people).
 

@@ -26,7 +26,7 @@ from diary.core.fields import now_ms
 from diary.outbox.services import outbox_enqueue
 from diary.sync.bulk import row_insert_new, rows_insert, rows_update
 from diary.sync.models import SyncedRow
-from diary.sync.sequence import ID_PATTERN, new_uid, sequence_claim
+from diary.sync.sequence import ID_PATTERN, new_uid, sequence_claim, sequence_release
 from diary.sync.tables import TableDef
 
 Mode = Literal["create", "put", "patch"]
@@ -292,6 +292,7 @@ def rows_apply(
     changes: Sequence[TableChanges],
     clock: tuple[dt.datetime, dt.datetime] | None = None,
     intents: Intents | None = None,
+    claimed: tuple[int, int] | None = None,
 ) -> dict[str, list[str]]:
     """Write many rows of one person at once, by the rules of ``record_write`` and ``record_delete``.
 
@@ -299,11 +300,18 @@ def rows_apply(
     before it read the stored rows). Creates past a table's live-row cap are refused, later ones first;
     returns their ids per table. The rest get consecutive stamps from one claim of the sequence.
     A write made in parts passes one ``clock`` (``now_ms()``, ``timezone.now()``) to every part, and
-    ``intents`` to raise its outbox work once at the end (``Intents.raise_all``)."""
+    ``intents`` to raise its outbox work once at the end (``Intents.raise_all``). ``claimed`` is
+    ``(first stamp, count)`` of a claim the caller made as its lock, of at least as many stamps as it
+    may write: the rows take the first of them and the rest are handed back."""
     refused = {t.table.name: _refuse_past_cap(t, user_id) for t in changes if t.table.max_live_rows is not None}
     count = sum(len(t.rows) for t in changes)
+    if claimed is not None:
+        first, claimed_count = claimed
+        assert count <= claimed_count, "a claim covers every row written"
+        if count < claimed_count:
+            sequence_release(user_id=user_id, count=claimed_count - count)
     if count:
-        seq = sequence_claim(user_id=user_id, count=count)
+        seq = first if claimed is not None else sequence_claim(user_id=user_id, count=count)
         now, auto_now = clock or (now_ms(), timezone.now())
         for table_changes in changes:
             seq = _apply_table(

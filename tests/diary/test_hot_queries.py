@@ -19,6 +19,7 @@ from diary.checkins.models import CheckIn
 from diary.checkins.render import checkin_to_rest
 from diary.episodes.models import Episode
 from diary.episodes.render import episode_to_rest
+from diary.sync.models import SyncState
 from tests.conftest import episode_body, iso_ago
 from tests.diary.sync.helpers import changes, pull, push, raw_episode
 
@@ -75,9 +76,24 @@ class TestStatementsPerRequest:
         warm(api)
         body = changes(episodes={"created": [raw_episode("one1")]})
         sql = statements(lambda: push(api, 1, body))
-        # savepoint, sequence lock, the stored rows of the pushed ids, sequence claim, INSERT (COPY for more than
-        # one row), outbox rows, release
-        assert len(sql) == 7, sql
+        # savepoint, the sequence claim (the lock: one stamp per record), the stored rows of the pushed ids,
+        # INSERT (COPY for more than one row), outbox rows, release
+        assert len(sql) == 6, sql
+
+    def test_a_push_writing_fewer_records_than_it_carries_hands_the_unused_stamps_back(
+        self, api: APIClient, owner: User
+    ) -> None:
+        cursor = pull(api, None)["timestamp"]
+        push(api, cursor, changes(episodes={"created": [raw_episode("kept")]}))
+        cursor = pull(api, cursor)["timestamp"]
+        stored = Episode.objects.get(user=owner, uid="kept")
+        body = changes(episodes={"created": [raw_episode("new1"), raw_episode("bad", pain=99)], "deleted": ["gone"]})
+        body["episodes"]["updated"] = [pull(api, 0)["changes"]["episodes"]["created"][0]]  # a replay: no write
+        sql = statements(lambda: push(api, cursor, body))
+        assert sum(q.startswith("UPDATE diary_sync_state") for q in sql) == 2, sql  # the claim, the hand-back
+        new = Episode.objects.get(user=owner, uid="new1")
+        assert new.seq == stored.seq + 1 == SyncState.objects.get(user=owner).seq  # one stamp used, none lost
+        assert pull(api, cursor)["timestamp"] == new.seq
 
     def test_outbox_payloads_travel_as_json_parameters_not_an_escaped_array(self, api: APIClient) -> None:
         """Django's UNNEST insert would put every payload into one jsonb[] literal, each quote escaped."""

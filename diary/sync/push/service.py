@@ -18,7 +18,7 @@ from diary.sync.push.server_owned import server_owned_plan
 from diary.sync.push.shape import PushInvalid, validate_shape
 from diary.sync.push.stream import Unstreamable, chunks
 from diary.sync.registry import SYNCED, WIRE_TABLES
-from diary.sync.sequence import ID_PATTERN, sequence_lock
+from diary.sync.sequence import ID_PATTERN, sequence_claim, sequence_lock
 from diary.sync.tables import TableDef
 from diary.sync.writes import Intents, TableChanges, rows_apply
 
@@ -81,9 +81,17 @@ SQLITE_YIELD_S = 0.15
 def _apply(
     *, user: User, last_pulled_at: int, changes: Mapping[str, Mapping[str, list[Any]]], outcome: Outcome
 ) -> None:
-    """One transaction: lock, plan every table, refuse on conflict, write."""
+    """One transaction: lock, plan every table, refuse on conflict, write.
+
+    The lock is a claim of as many stamps as the push has records (each writes at most one row); the
+    stamps not used are handed back before commit. Most pushes write every record they carry, so the
+    lock and the claim are one statement; a push that writes fewer (replays, rejections) sends one more."""
+    total = sum(len(items) for name, sections in changes.items() if name in SYNCED for items in sections.values())
     with transaction.atomic():
-        sequence_lock(user_id=user.pk)  # lock order: the person's sequence row before any of their rows (rule 1)
+        # lock order: the person's sequence row before any of their rows (rule 1)
+        claimed = (sequence_claim(user_id=user.pk, count=total), total) if total else None
+        if claimed is None:
+            sequence_lock(user_id=user.pk)
         plans = [
             (server_owned_plan if SYNCED[name].server_owned else client_owned_plan)(
                 table=SYNCED[name], user=user, last_pulled_at=last_pulled_at, sections=sections, outcome=outcome
@@ -93,7 +101,7 @@ def _apply(
         ]
         if outcome.conflicts:
             raise PushConflict(outcome.conflicts)
-        for name, uids in rows_apply(user_id=user.pk, changes=plans).items():
+        for name, uids in rows_apply(user_id=user.pk, changes=plans, claimed=claimed).items():
             for uid in uids:
                 outcome.reject(name, uid, "id", SYNCED[name].too_many)
 
