@@ -86,7 +86,8 @@ def sequence_lock(*, user_id: int) -> None:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("sequence_lock must run inside a transaction")
     with connection.cursor() as cursor:  # raw: the ORM's queryset cost more CPU than the round trip
-        cursor.execute(f"SELECT 1 FROM {SyncState._meta.db_table} WHERE user_id = %s FOR UPDATE", [user_id])
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""  # SQLite: the file's lock
+        cursor.execute(f"SELECT 1 FROM {SyncState._meta.db_table} WHERE user_id = %s{lock}", [user_id])
         cursor.fetchall()
 
 

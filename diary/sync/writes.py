@@ -186,9 +186,10 @@ def _locked_row(table: TableDef, user_id: int, uid: str, *, load: bool) -> tuple
     """Lock the person's row of this id, if any: ``(row, live)``. A raw SELECT of two columns first (most
     writes find no row; the ORM's full-row query cost a fifth of a create's CPU); the model only when a
     row is there and the write needs it (a create of a live id is refused without it)."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""  # SQLite locks the whole file
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, deleted_at IS NULL FROM {table.model._meta.db_table} WHERE user_id = %s AND uid = %s FOR UPDATE",
+            f"SELECT id, deleted_at IS NULL FROM {table.model._meta.db_table} WHERE user_id = %s AND uid = %s{lock}",
             [user_id, uid],
         )
         found = cursor.fetchone()
