@@ -60,6 +60,18 @@ def test_chunks_read_what_orjson_reads_whatever_the_block_size(monkeypatch: pyte
     assert read(spaced) == expected
 
 
+@pytest.mark.parametrize("block", [1, 5, 1 << 20])
+def test_escapes_and_numbers_read_as_orjson_reads_them(monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    """A surrogate pair, escapes, the edges of a double and of a 64-bit integer: what orjson reads."""
+    monkeypatch.setattr(stream, "BLOCK", block)
+    raw = (
+        b'{"episodes": {"updated": [{"id": "a", "notes": "\\ud83d\\udca5 \\u00fc\\t\\/\\u0000", "x": [0.1, '
+        b"2.2250738585072011e-308, 5e-324, 9007199254740993.0, 1.7976931348623157e308, 1e-400, -0.0, -0, 1E2, "
+        b'9223372036854775807, -9223372036854775807, {"k": [true, false, null, {}, []]}]}]}}'
+    )
+    assert read(raw) == orjson.loads(raw)
+
+
 @pytest.mark.parametrize(
     "raw",
     [
@@ -79,6 +91,15 @@ def test_chunks_read_what_orjson_reads_whatever_the_block_size(monkeypatch: pyte
         b'{"episodes": {"created": [{"id": "a", "pain": 184467440737095516160}]}}',  # orjson: a float
         b'{"episodes": {"created": [{"id": "a", "notes": "\\ud800"}]}}',
         b'{"episodes": {"created": [{"id": "\xff"}]}}',  # not UTF-8
+        b'{"episodes": {"created": [{"id": "a", "notes": "\xed\xa0\x80"}]}}',  # a surrogate in UTF-8
+        b'{"episodes": {"created": [{"id": "a", "pain": 18446744073709551615}]}}',  # orjson: an int; yajl refuses
+        b'{"episodes": {"created": [{"id": "a", "pain": -9223372036854775809}]}}',  # orjson: a float
+        b'{"episodes": {"created": [{"id": "a", "pain": -9223372036854775808}]}}',  # orjson: an int; yajl refuses
+        b'{"episodes": {"created": [{"id": "a", "notes": "\\ud800\\u0041"}]}}',  # yajl joins the two
+        b'{"episodes": {"created": [{"id": "a", "notes": "\\udc00"}]}}',  # a lone low surrogate
+        b'{"episodes": {"created": [{"id": "a"},\x0c{"id": "b"}]}}',  # \f: whitespace to yajl only
+        b'{"episodes": {"created": [{"id": "a"}]}\x0b}',  # \v: the same
+        b'{"episodes": {"created": [{"id": "a", "x": ' + b"[" * 1100 + b"]" * 1100 + b"}]}}",  # orjson: too deep
         b'{"episodes": {"created": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}}',  # past the limit of 2
     ],
 )
@@ -227,6 +248,21 @@ def test_a_body_found_bad_after_chunks_were_written_stores_nothing(settings: Any
     assert r.status_code == status, r.content
     assert orjson.loads(r.content)["error"] == "invalid"
     assert SYNCED["episodes"].model._default_manager.filter(user=user).count() == 0
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_number_yajl_refuses_and_orjson_reads_goes_the_whole_body_way(settings: Any) -> None:
+    """2**64 - 1 in the last record, after chunks were written: orjson reads it (an integer out of the pain
+    range: that record rejected by id), so the answer is the whole-body path's and every other record is stored
+    once."""
+    settings.SYNC_PUSH_CHUNK, settings.SYNC_STREAM_ABOVE_BYTES = 10, 0
+    user = make_user()
+    good = orjson.dumps([raw_episode(f"e{i}", started_at=ms_ago(hours=2 + i)) for i in range(50)])
+    raw = b'{"episodes": {"created": ' + good[:-1] + b', {"id": "big", "pain": 18446744073709551615}]}}'
+    answer = sync_push_body(user=user, last_pulled_at=0, raw=raw)
+    assert set(answer["rejected"]["episodes"]) == {"big"}
+    assert Episode.objects.filter(user=user).count() == 50
 
 
 @pytest.mark.postgresql
