@@ -443,20 +443,30 @@ def test_alpha_recycles_to_discovery_when_no_suspected_trigger_is_tested() -> No
     assert (mt["suspected_tests"], mt["recycled"], mt["discovery_fdr"]) == (0, True, pytest.approx(0.05))
 
 
-def test_a_link_that_only_mirrors_a_stronger_one_is_adjusted_for_it() -> None:
-    """Heat triples the rate; low water happens on 70% of hot days and 10% of others, with no effect of its
-    own. Marginally low water looks like a strong link; allowing for heat nothing is left of it."""
-    rng = np.random.default_rng(1)
-    days = 180
+def heat_and_water(
+    seed: int, days: int, *, low_if_hot: tuple[float, float], rate_if_hot: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[EpisodeRow], list[CheckinRow]]:
+    """``days`` days ending yesterday: heat on 30% of days, low water with probability ``low_if_hot``
+    (not hot, hot), episodes at ``rate_if_hot`` a day (not hot, hot): low water has no effect of its own.
+    The hot and low-water days, the day counts, the episodes and the check-ins."""
+    rng = np.random.default_rng(seed)
     first = TODAY - dt.timedelta(days=days - 1)
     hot = rng.random(days) < 0.3
-    low = np.where(hot, rng.random(days) < 0.7, rng.random(days) < 0.1)
-    counts = rng.poisson(np.where(hot, 1.5, 0.5))
+    low = np.where(hot, rng.random(days) < low_if_hot[1], rng.random(days) < low_if_hot[0])
+    counts = rng.poisson(np.where(hot, rate_if_hot[1], rate_if_hot[0]))
     checkins = [
         checkin(first + dt.timedelta(days=i), *(["heat"] if hot[i] else []), *(["low_water"] if low[i] else []))
         for i in range(days)
     ]
     episodes = [episode(first + dt.timedelta(days=i), 10) for i in range(days) for _ in range(counts[i])]
+    return hot, low, counts, episodes, checkins
+
+
+def test_a_link_that_only_mirrors_a_stronger_one_is_adjusted_for_it() -> None:
+    """Heat triples the rate; low water happens on 70% of hot days and 10% of others, with no effect of its
+    own. Marginally low water looks like a strong link; allowing for heat nothing is left of it."""
+    days = 180
+    hot, low, counts, episodes, checkins = heat_and_water(1, days, low_if_hot=(0.1, 0.7), rate_if_hot=(0.5, 1.5))
     report = analyse(episodes, checkins, today=NOW, window_days=days)
     heat, water = finding(report, "heat", 0), finding(report, "low_water", 0)
     assert heat["significant"] and heat["adjusted_for"] == []

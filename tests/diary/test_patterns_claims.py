@@ -13,7 +13,7 @@ from diary.patterns.analysis import CheckinRow, EpisodeRow, analyse
 from diary.patterns.multiplicity import discovery_families
 from diary.patterns.rules import MIN_SECONDARY_CLAIM_DAYS
 from tests.diary.golden_diaries import report as golden_report
-from tests.diary.test_patterns_analysis import NOW, TODAY, checkin, episode, finding
+from tests.diary.test_patterns_analysis import NOW, TODAY, checkin, episode, finding, heat_and_water
 
 SEVEN = np.zeros(7, dtype=np.int64)
 
@@ -115,18 +115,7 @@ def mirror_diary(seed: int = 95) -> tuple[list[EpisodeRow], list[CheckinRow]]:
     15% of the others, with no effect of its own; on this seed's days low water's split of the
     episodes looks stronger than heat's own (as measured from outside: 23 of the 48 false claims of the
     quality bench's hot-runs family were such mirrors while heat itself fell short)."""
-    rng = np.random.default_rng(seed)
-    days = 90
-    first = TODAY - dt.timedelta(days=days - 1)
-    hot = rng.random(days) < 0.3
-    low = np.where(hot, rng.random(days) < 0.8, rng.random(days) < 0.15)
-    counts = rng.poisson(np.where(hot, 1.0, 0.5))
-    checkins = [
-        checkin(first + dt.timedelta(days=i), *(["heat"] if hot[i] else []), *(["low_water"] if low[i] else []))
-        for i in range(days)
-    ]
-    episodes = [episode(first + dt.timedelta(days=i), 10) for i in range(days) for _ in range(counts[i])]
-    return episodes, checkins
+    return heat_and_water(seed, 90, low_if_hot=(0.15, 0.8), rate_if_hot=(0.5, 1.0))[3:]
 
 
 def test_exposures_whose_days_go_together_are_linked_and_independent_ones_are_not() -> None:

@@ -239,22 +239,29 @@ def test_nobody_elses_data(owner: User, clinician: User, known: dict[int, Any], 
     assert "private note 1" in own  # the person's own notes, asked for
 
 
-def test_ninety_days_fit_on_one_or_two_a4_pages(owner: User, clinician: User, tmp_path: Path) -> None:
-    """About three episodes a day for 90 days, every field filled, notes shared: still 1-2 pages."""
-    rnd = random.Random(17)
+NOTE = "a fairly long note about what happened before the cramp started, and after"
+
+
+def ninety_days_of_episodes(owner: User, rnd: random.Random, prefix: str, *, tags: int, notes: str | None) -> None:
+    """270 episodes over the last 90 days, every field filled from ``rnd`` (``tags`` symptoms and
+    triggers each: more tags make rows that wrap)."""
     now = timezone.now()
     Episode.objects.bulk_create(
         Episode(
-            user=owner, uid=f"e{i}", seq=2 + i, kind=rnd.choice(vocab.EPISODE_KINDS),
+            user=owner, uid=f"{prefix}{i}", seq=2 + i, kind=rnd.choice(vocab.EPISODE_KINDS),
             body_location=rnd.choice(vocab.BODY_LOCATIONS), side=rnd.choice(["left", "right", None]),
             started_at=now - dt.timedelta(minutes=rnd.randrange(90 * 24 * 60)), tz=BERLIN,
-            duration_s=rnd.randrange(5, 3600), pain=rnd.randrange(11), symptoms=rnd.sample(vocab.SYMPTOMS, 2),
-            triggers=rnd.sample(vocab.TRIGGERS, 2), relief=rnd.sample(vocab.RELIEF, 1), relief_score=rnd.randrange(11),
-            notes="a fairly long note about what happened before the cramp started, and after", created_at=now,
-            updated_at=now,
+            duration_s=rnd.randrange(5, 3600), pain=rnd.randrange(11), symptoms=rnd.sample(vocab.SYMPTOMS, tags),
+            triggers=rnd.sample(vocab.TRIGGERS, tags), relief=rnd.sample(vocab.RELIEF, 1),
+            relief_score=rnd.randrange(11), notes=notes, created_at=now, updated_at=now,
         )
         for i in range(270)
     )  # fmt: skip
+
+
+def test_ninety_days_fit_on_one_or_two_a4_pages(owner: User, clinician: User, tmp_path: Path) -> None:
+    """About three episodes a day for 90 days, every field filled, notes shared: still 1-2 pages."""
+    ninety_days_of_episodes(owner, random.Random(17), "e", tags=2, notes=NOTE)
     client, share = clinician_page(owner, clinician, ["episodes", "checkins", "insights", "alerts", "notes"])
     pdf = client.get(f"/clinician/patients/{share.uid}/report.pdf").content
     assert 1 <= pdf_pages(pdf, tmp_path) <= 2
@@ -274,19 +281,7 @@ def test_a_suspicion_too_thin_to_test_says_how_many_episodes_carry_it_in_words()
 def test_the_pdf_keeps_to_two_pages_when_rows_wrap(owner: User, clinician: User, tmp_path: Path) -> None:
     """No notes (the most rows listed) and rows that wrap onto three lines: the oldest listed rows give
     way, and the heading says how many of how many are listed."""
-    rnd = random.Random(5)
-    now = timezone.now()
-    Episode.objects.bulk_create(
-        Episode(
-            user=owner, uid=f"w{i}", seq=2 + i, kind=rnd.choice(vocab.EPISODE_KINDS),
-            body_location=rnd.choice(vocab.BODY_LOCATIONS), side=rnd.choice(["left", "right", None]),
-            started_at=now - dt.timedelta(minutes=rnd.randrange(90 * 24 * 60)), tz=BERLIN,
-            duration_s=rnd.randrange(5, 3600), pain=rnd.randrange(11), symptoms=rnd.sample(vocab.SYMPTOMS, 4),
-            triggers=rnd.sample(vocab.TRIGGERS, 4), relief=rnd.sample(vocab.RELIEF, 1), relief_score=rnd.randrange(11),
-            created_at=now, updated_at=now,
-        )
-        for i in range(270)
-    )  # fmt: skip
+    ninety_days_of_episodes(owner, random.Random(5), "w", tags=4, notes=None)
     own = report_pdf(report_context(person_spec(owner, start=None, end=None, notes=False)))
     assert 1 <= pdf_pages(own, tmp_path) <= 2
     listed = re.search(r"Most recent episodes \((\d+) of 270\)", pdf_text(own, tmp_path))
