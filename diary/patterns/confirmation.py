@@ -152,23 +152,24 @@ def confirm(
     if not left:
         return {}
     counts = day_counts(ep, days)
-    pairs: dict[tuple[int, int], tuple[float, float]] = {}
     claim_side, claim_level = claims
-    own: dict[tuple[int, int], float] = {}
+    tested: dict[tuple[int, int], RateComparison] = {}
+
+    def retest(i: int, g: int) -> RateComparison:
+        """``i`` adjusted for ``g`` (each pair tested once)."""
+        if (i, g) not in tested:
+            tested[(i, g)] = adjusted(ready[i], ready[g], counts, logged, exposed, days, weekend)
+        return tested[(i, g)]
+
+    def pair(i: int, g: int) -> tuple[float, float]:
+        """``i`` adjusted for ``g``: its rate ratio and two-sided p."""
+        c = retest(i, g)
+        return c.rate_ratio, c.p_two_sided
 
     def own_p(i: int, g: int) -> float:
         """``i`` adjusted for ``g``: its p on its own claim's side (one-sided for a same-day claim)."""
-        if (i, g) not in own:
-            c = adjusted(ready[i], ready[g], counts, logged, exposed, days, weekend)
-            own[(i, g)] = (c.p_greater, c.p_less, c.p_two_sided)[int(claim_side[i])]
-            pairs.setdefault((i, g), (c.rate_ratio, c.p_two_sided))
-        return own[(i, g)]
-
-    def pair(i: int, g: int) -> tuple[float, float]:
-        if (i, g) not in pairs:
-            c = adjusted(ready[i], ready[g], counts, logged, exposed, days, weekend)
-            pairs[(i, g)] = (c.rate_ratio, c.p_two_sided)
-        return pairs[(i, g)]
+        c = retest(i, g)
+        return (c.p_greater, c.p_less, c.p_two_sided)[int(claim_side[i])]
 
     strong = level / len(ready)
 
