@@ -75,12 +75,12 @@ def insights_need_refresh(
         .values_list("window_end", "computed_at")
         .first()
     )
-    account = User.objects.filter(pk=user_id).values_list("device_timezone", "timezone").first()
+    account = User.objects.filter(pk=user_id).only("device_timezone", "timezone").first()
     named = len(episodes or ()) + len(checkins or ())
     if latest is None or account is None or (episodes is None and checkins is None) or named > REFRESH_CHECK_MAX:
         return True
     window_end, computed_at = latest
-    today = timezone.now().astimezone(zone(account[0] or account[1])).date()
+    today = timezone.now().astimezone(zone(account.current_timezone)).date()
     if window_end < today - dt.timedelta(days=1):
         return True
     for started_at, tz, created_at in Episode.objects.filter(user_id=user_id, uid__in=episodes or ()).values_list(
