@@ -17,7 +17,8 @@ from django.core.exceptions import ImproperlyConfigured
 env = environ.Env()
 
 _MISSING = object()
-SUPPORTED_ENGINES = {"django.db.backends.postgresql", "django.db.backends.sqlite3"}
+POSTGRESQL = "django.db.backends.postgresql"
+SUPPORTED_ENGINES = {POSTGRESQL, "django.db.backends.sqlite3"}
 
 
 def _fail(name: str, reason: str) -> ImproperlyConfigured:
@@ -47,6 +48,8 @@ def db_url(name: str, default: Any = _MISSING) -> dict[str, Any]:
         raise _fail(name, f"unsupported database scheme {scheme!r}; use postgres:// (production) or sqlite:///path")
     if "sqlite" not in engine and not config.get("NAME"):
         raise _fail(name, "the URL names no database")
+    if engine == POSTGRESQL:
+        config["ENGINE"] = "backend.postgresql"  # Django's, health-checking only idle connections
     return dict(config)
 
 

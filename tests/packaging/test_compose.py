@@ -158,7 +158,7 @@ def test_the_compose_environment_loads_the_production_settings(tmp_path: Path) -
         r = manage(["shell", "-c", shown], env, tmp_path)
         assert r.returncode == 0, r.stderr[-3000:]
         engine, host, broker, ssl_redirect, debug, hosts = r.stdout.strip().splitlines()[-1].split()
-        assert (engine, host, broker) == ("django.db.backends.postgresql", "db", "redis://redis:6379/0")
+        assert (engine, host, broker) == ("backend.postgresql", "db", "redis://redis:6379/0")
         assert (ssl_redirect, debug) == ("False", "False"), "local compose is plain HTTP, never DEBUG"
         assert {"localhost", "127.0.0.1"} <= set(hosts.split(","))
 
