@@ -26,6 +26,10 @@ from diary.episodes.models import Episode
 LONGEST_HISTORY: Final = Thresholds(persistent_days=BOUNDS["persistent_days"][1])
 
 
+# EpisodeFacts' fields, in order
+_FACTS = ("uid", "kind", "body_location", "started_at", "tz", "duration_s", "pain", "symptoms", "side")
+
+
 def episode_facts(e: Episode) -> EpisodeFacts:
     return EpisodeFacts(
         uid=e.uid, kind=e.kind, body_location=e.body_location, started_at=e.started_at, tz=e.tz,
@@ -55,13 +59,17 @@ def window_facts(user: User, thresholds: Thresholds, now: dt.datetime) -> Window
     """What ``window_findings_as_of`` needs as of ``now``: two queries bounded by the history it reads,
     and a third only when those do not show that the diary reaches back far enough for a trend."""
     since, checkins_from = window_reads_since(thresholds, now)
+    rows = Episode.objects.filter(user_id=user.pk, deleted_at__isnull=True, started_at__gte=since)
+    # Plain values, not a model instance per episode of the window (a fifth of an evaluation's CPU).
     episodes = [
-        episode_facts(e)
-        for e in Episode.objects.filter(user_id=user.pk, deleted_at__isnull=True, started_at__gte=since)
+        EpisodeFacts(uid, kind, location, started_at, tz, duration_s, pain, frozenset(symptoms or ()), side)
+        for uid, kind, location, started_at, tz, duration_s, pain, symptoms, side in rows.values_list(*_FACTS)
     ]
     checkins = [
-        CheckinFacts(day=c.date, fluid_changes=c.fluid_changes)
-        for c in CheckIn.objects.filter(user_id=user.pk, deleted_at__isnull=True, date__gte=checkins_from)
+        CheckinFacts(day=day, fluid_changes=fluid_changes)
+        for day, fluid_changes in CheckIn.objects.filter(
+            user_id=user.pk, deleted_at__isnull=True, date__gte=checkins_from
+        ).values_list("date", "fluid_changes")
     ]
     zones = [user.timezone, user.home_timezone, user.device_timezone, *{e.tz for e in episodes}]
     todays = window_todays(now, zones, [c.day for c in checkins])
