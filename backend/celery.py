@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_postrun, task_prerun
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
@@ -75,3 +75,16 @@ def _use_django_logging(**kwargs: object) -> None:
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _connections_as_after_a_request(**kwargs: object) -> None:
+    """Before and after each task, what Django does around a request (``close_old_connections``): a
+    connection that had errors and no longer answers, that was left inside a transaction, or that is
+    older than CONN_MAX_AGE is closed; any other is kept for the next task, and checked first if it
+    sat idle (backend/postgresql). With CONN_MAX_AGE 0 (SQLite, ``dev.py run``) every task closes it,
+    as the fixup did."""
+    from django.db import close_old_connections
+
+    close_old_connections()
