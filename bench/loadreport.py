@@ -158,6 +158,14 @@ def cpu_lines(ctx: dict[str, Any], served: int, rate: float) -> list[str]:
         out.append(f"  {label:<48} {v / hz / seconds * 100:>5.0f}%  {per_request:>6.2f} ms/request")
         if not label.startswith(("other processes", "PostgreSQL (other")):
             ours += per_request
+    # A process that starts and ends between two samples (a connection's PostgreSQL backend, a short
+    # command) is never seen in /proc: its CPU is busy time no group holds.
+    seen = sum(v for k, v in ticks.items() if k not in ("total", "idle"))
+    unseen = max(ticks["total"] - ticks["idle"] - seen, 0.0)
+    out.append(f"  {'processes that came and went between samples':<48} {unseen / hz / seconds * 100:>5.0f}%  "
+               f"{unseen / hz / max(served, 1) * 1000:>6.2f} ms/request")  # fmt: skip
     out.append(f"  this benchmark's processes together: {ours:.1f} ms of CPU per request served, so {rate:g} requests/s "
                f"need {ours * rate / 1000:.1f} cores; the machine has {cores}")  # fmt: skip
+    out.append(f"  the machine's busy time per request served, whoever spent it: "
+               f"{(ticks['total'] - ticks['idle']) / hz / max(served, 1) * 1000:.1f} ms")  # fmt: skip
     return out
