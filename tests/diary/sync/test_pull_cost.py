@@ -16,6 +16,7 @@ from diary.accounts.models import User
 from diary.sync import pull as pull_module
 from diary.sync.raw import _compact_list
 from diary.sync.registry import RENDERERS, SYNCED
+from tests.conftest import client_for, make_user
 from tests.diary.sync.helpers import changes, push, raw_checkin, raw_episode
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +120,25 @@ def test_compacting_postgresqls_json_text_equals_parsing_it(stored: list[Any]) -
         cursor.execute("SELECT %s::jsonb::text", [orjson.dumps(stored).decode()])
         text = cursor.fetchone()[0]
     assert _compact_list(text) == orjson.dumps(stored).decode()
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("first_sync", [True, False])
+def test_the_pull_sql_compiled_once_answers_what_the_queryset_answers(
+    api: APIClient, owner: User, first_sync: bool
+) -> None:
+    """PostgreSQL pulls run each table's SQL compiled once (``pull._select``) with this pull's cursor and
+    user: the rows must be the queryset's, for this person only, from after the cursor."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    seed(client_for(make_user()))  # someone else's rows, never in this person's answer
+    cursor = seed(api)
+    push(api, cursor, changes(episodes={"created": [raw_episode("later")], "deleted": ["plain1"]}))
+    for since in (0, cursor):
+        for name in SYNCED:
+            sql, fixed = pull_module._select(name, first_sync)
+            with connection.cursor() as c:
+                c.execute(sql, [*fixed, since, owner.pk])
+                got = c.fetchall()
+            expected = list(pull_module._queryset(name, first_sync, owner.pk, since, None))
+            assert got == expected, (name, since)
