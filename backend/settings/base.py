@@ -180,8 +180,9 @@ else:
 URGENT_QUEUE = "alerts"
 # Celery's Django fixup closes every database connection before and after each task unless
 # DB_REUSE_MAX is set: each task then opened a new PostgreSQL connection (and the server a new
-# process), most of what a task that does nothing costs the worker (README, Performance). The count is
-# set beyond reach; backend/celery.py closes a connection when Django would after a request instead.
+# process), most of what a task that does nothing costs the worker (README, Architecture, "Workers
+# keep their database connection"). The count is set beyond reach; backend/celery.py closes a
+# connection when Django would after a request instead.
 CELERY_DB_REUSE_MAX = 2**62
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
