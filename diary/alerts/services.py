@@ -21,10 +21,9 @@ from diary.alerts.days import is_backlog
 from diary.alerts.evaluation import Finding, episode_findings, window_findings_as_of
 from diary.alerts.happened import alert_happened
 from diary.alerts.models import Alert
-from diary.alerts.selectors import episode_facts, window_facts
+from diary.alerts.selectors import live_episode_facts, window_facts
 from diary.alerts.tables import ALERTS
 from diary.alerts.thresholds import effective_thresholds
-from diary.episodes.models import Episode
 from diary.notifications.inbox import notification_notify
 from diary.outbox.routes import ALERT_CLINICIANS
 from diary.outbox.services import outbox_enqueue
@@ -54,7 +53,7 @@ def alerts_evaluate(*, user_id: int, episode_uids: Iterable[str] = (), now: dt.d
         raised: list[Alert] = []
         touched: list[Alert] = []
         if uids:
-            live = {e.uid: e for e in Episode.objects.filter(user_id=user_id, uid__in=uids, deleted_at__isnull=True)}
+            live = live_episode_facts(user_id=user_id, uids=uids)
             existing = {
                 (a.episode_uid, a.rule): a
                 for a in Alert.objects.select_for_update().filter(user_id=user_id, episode_uid__in=uids)
@@ -63,7 +62,7 @@ def alerts_evaluate(*, user_id: int, episode_uids: Iterable[str] = (), now: dt.d
                 episode = live.get(uid)
                 if episode is not None and is_backlog(episode.started_at, episode.tz, now):
                     continue  # before the last 7 local days (an offline backlog): history, not an emergency
-                findings = episode_findings(episode_facts(episode), thresholds, now) if episode else []
+                findings = episode_findings(episode, thresholds, now) if episode else []
                 for f in findings:
                     alert = existing.get((uid, f.rule))
                     if alert is None:
