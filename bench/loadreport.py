@@ -147,7 +147,8 @@ def cpu_lines(ctx: dict[str, Any], served: int, rate: float) -> list[str]:
     hz = os.sysconf("SC_CLK_TCK")
     seconds = t1 - t0
     cores = os.cpu_count() or 1
-    busy = (ticks["total"] - ticks["idle"]) / hz / seconds
+    busy_ticks = ticks["total"] - ticks["idle"]
+    busy = busy_ticks / hz / seconds
     out = [f"CPU during the measured window: {busy * 100:.0f}% busy of {cores * 100}% ({cores} cores); by process "
            "group, as % of one core and CPU ms per request served:"]  # fmt: skip
     ours = 0.0
@@ -161,11 +162,11 @@ def cpu_lines(ctx: dict[str, Any], served: int, rate: float) -> list[str]:
     # A process that starts and ends between two samples (a connection's PostgreSQL backend, a short
     # command) is never seen in /proc: its CPU is busy time no group holds.
     seen = sum(v for k, v in ticks.items() if k not in ("total", "idle"))
-    unseen = max(ticks["total"] - ticks["idle"] - seen, 0.0)
+    unseen = max(busy_ticks - seen, 0.0)
     out.append(f"  {'processes that came and went between samples':<48} {unseen / hz / seconds * 100:>5.0f}%  "
                f"{unseen / hz / max(served, 1) * 1000:>6.2f} ms/request")  # fmt: skip
     out.append(f"  this benchmark's processes together: {ours:.1f} ms of CPU per request served, so {rate:g} requests/s "
                f"need {ours * rate / 1000:.1f} cores; the machine has {cores}")  # fmt: skip
     out.append(f"  the machine's busy time per request served, whoever spent it: "
-               f"{(ticks['total'] - ticks['idle']) / hz / max(served, 1) * 1000:.1f} ms")  # fmt: skip
+               f"{busy_ticks / hz / max(served, 1) * 1000:.1f} ms")  # fmt: skip
     return out

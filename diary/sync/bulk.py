@@ -106,9 +106,9 @@ UPDATE_BATCH = 500
 def _update_columns(
     model: type[SyncedRow], names: tuple[str, ...]
 ) -> tuple[str, str, list[tuple[str, Callable[[Any], Any] | None]]]:
-    """For ``rows_update``: the statement's head and tail around its VALUES rows, one row's placeholders
+    """For ``rows_update``: the statement, with ``{}`` where its VALUES rows go; one row's placeholders
     (each cast to its column's type: a VALUES list takes its types from the values, and a NULL alone
-    would be text), and how each value is read off a row and prepared."""
+    would be text); and how each value is read off a row and prepared."""
     qn = connection.ops.quote_name
     pk: Any = model._meta.pk
     fields: list[Any] = [pk, *(model._meta.get_field(name) for name in names)]
