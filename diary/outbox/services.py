@@ -30,13 +30,18 @@ def _queue(handler: str) -> str | None:
     return settings.URGENT_QUEUE if handler in URGENT else None  # None: the default queue
 
 
-def _send(event_id: int, handler: str, *, then: list[tuple[int, str]] | None = None, producer: Any = None) -> None:
-    """Publish one row's wake-up to its queue (``then``: the rows it wakes once it has run)."""
+def _send(
+    event_ids: list[int], handler: str, *, then: list[tuple[int, str]] | None = None, producer: Any = None
+) -> None:
+    """Publish one wake-up for ``event_ids`` (rows of one queue, run in this order by one task) to
+    ``handler``'s queue (``then``: the rows it wakes once they have run). One row goes as its plain
+    id, several as a list (tasks.outbox_deliver takes either)."""
     kwargs = {"then": then} if then else None
+    arg: int | list[int] = event_ids[0] if len(event_ids) == 1 else event_ids
     # argsrepr, kwargsrepr: plain ids, so Celery's saferepr of them (a fifth of a send) is not needed.
     current_app.send_task(
-        DELIVER_TASK, args=[event_id], kwargs=kwargs, queue=_queue(handler), producer=producer,
-        argsrepr=f"[{event_id}]", kwargsrepr=repr(kwargs or {}),
+        DELIVER_TASK, args=[arg], kwargs=kwargs, queue=_queue(handler), producer=producer,
+        argsrepr=f"[{arg}]", kwargsrepr=repr(kwargs or {}),
     )  # fmt: skip
 
 
@@ -48,7 +53,7 @@ def _publish(rows: list[tuple[int, str]], *, cooldown: bool = True) -> None:
         return
     if len(rows) == 1:
         event_id, handler = rows[0]
-        wake(partial(_send, event_id, handler), what=f"outbox event {event_id}", cooldown=cooldown)
+        wake(partial(_send, [event_id], handler), what=f"outbox event {event_id}", cooldown=cooldown)
         return
     wake(partial(_send_batch, rows), what=f"outbox events {rows[0][0]}..{rows[-1][0]}", cooldown=cooldown)
 
@@ -56,24 +61,40 @@ def _publish(rows: list[tuple[int, str]], *, cooldown: bool = True) -> None:
 def _send_batch(rows: list[tuple[int, str]]) -> None:
     with current_app.producer_or_acquire() as producer, producer.batch():
         for event_id, handler in rows:
-            _send(event_id, handler, producer=producer)
+            _send([event_id], handler, producer=producer)
+
+
+def _by_queue(rows: list[tuple[int, str]]) -> list[tuple[list[int], str]]:
+    """``rows`` grouped by the queue their handlers run on, in first-seen order: (ids, a handler)."""
+    groups: dict[str | None, tuple[list[int], str]] = {}
+    for event_id, handler in rows:
+        groups.setdefault(_queue(handler), ([], handler))[0].append(event_id)
+    return list(groups.values())
+
+
+def _publish_together(rows: list[tuple[int, str]]) -> None:
+    """One wake-up per queue for rows of one write: its worker runs them one after another, each in
+    a transaction of its own (``outbox_deliver_each``). A Celery task costs a worker about 2 ms
+    before any handler runs; one per row was a third of the general worker's time under bench.load's
+    mix (insights and reminders rows of every write). Never raises, like ``_publish``."""
+    for ids, handler in _by_queue(rows):
+        wake(partial(_send, ids, handler), what=f"outbox events {ids}")
 
 
 def _publish_write(rows: list[tuple[int, str]]) -> None:
-    """After a write commits: wake its red-flag rows now, and let the last of them carry the other
-    rows' wake-ups (``then``), published once it has run. Insights and reminders then never share
-    the CPU with the red-flag evaluation they were written with (measured: the alert's push arrived
-    in about two thirds of the time), yet each row still runs, retries and fails on its own: a
-    failing red-flag handler publishes them all the same, and a lost or crashed red-flag message
-    leaves them to the sweeper, like any lost wake-up."""
+    """After a write commits: wake its red-flag rows now, in one task, and let it carry the other
+    rows' wake-ups (``then``), published once they have run, one per queue. Insights and reminders
+    then never share the CPU with the red-flag evaluation they were written with (measured: the
+    alert's push arrived in about two thirds of the time), yet each row still runs, retries and
+    fails on its own: a failing red-flag handler publishes them all the same, and a lost or crashed
+    red-flag message leaves them to the sweeper, like any lost wake-up."""
     urgent = [row for row in rows if row[1] in URGENT]
     rest = [row for row in rows if row[1] not in URGENT]
     if not urgent:
-        _publish(rest)
+        _publish_together(rest)
         return
-    _publish(urgent[:-1])
-    event_id, handler = urgent[-1]
-    wake(partial(_send, event_id, handler, then=rest), what=f"outbox event {event_id}")
+    ids, handler = [event_id for event_id, _ in urgent], urgent[0][1]
+    wake(partial(_send, ids, handler, then=rest), what=f"outbox events {ids}")
 
 
 def topic_run(*, user_id: int, topic: str, payload: dict[str, Any]) -> None:
@@ -160,16 +181,24 @@ def _split(event: OutboxEvent) -> None:
     event.save(update_fields=["processed_at"])
 
 
-def outbox_deliver_then(*, event_id: int, then: Iterable[Iterable[Any]] = ()) -> bool:
-    """Run one row (``outbox_process``), then wake the rows it carries (``_publish_write``), whether
-    it succeeded, failed or was already done: a redelivered message wakes them again, which runs
-    nothing twice."""
+def outbox_deliver_each(*, event_ids: Iterable[int], then: Iterable[Iterable[Any]] = ()) -> bool:
+    """Run each row (``outbox_process``, each in its own transaction: one failing, even with a
+    database error, neither undoes nor holds back the next; the sweeper retries it), then wake the
+    rows they carry, one task per queue, whether they succeeded, failed or were already done: a
+    redelivered message wakes them again, which runs nothing twice. True when every row ran now."""
+    ran = True
     try:
-        return outbox_process(event_id=event_id)
+        for event_id in event_ids:
+            try:
+                ran &= outbox_process(event_id=event_id)
+            except Exception:
+                log.exception("outbox row failed outside its handler: event=%s", event_id)
+                ran = False
+        return ran
     finally:
         rows = [(int(event_id), str(handler)) for event_id, handler in then]
         if rows:
-            _publish(rows)
+            _publish_together(rows)
 
 
 def outbox_process(*, event_id: int) -> bool:

@@ -83,6 +83,38 @@ def test_a_handler_that_always_raises_never_blocks_the_urgent_alert(broken_handl
 
 
 @pytest.mark.django_db
+def test_one_task_runs_a_writes_other_rows_each_on_its_own(
+    broken_handler: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows a write's red-flag task wakes go as one message per queue (services._publish_together):
+    the worker runs them one after another, each in its own transaction, so a handler that raises, or
+    a row that fails outside its handler (a database error), holds back none of the others."""
+    user = make_user()
+    assert client_for(user).post("/api/v1/episodes", episode_body(**BREATHING), format="json").status_code == 201
+    rows = list(OutboxEvent.objects.filter(user=user, topic=routes.EPISODE_WRITTEN).exclude(handler=RED_FLAGS))
+    ids = [r.pk for r in sorted(rows, key=lambda r: r.handler != BROKEN)]  # the broken one first
+    assert len(ids) == 3
+    original = services.outbox_process
+    third = ids[1]
+
+    def unreachable(*, event_id: int) -> bool:
+        if event_id == third:
+            raise ConnectionError("the database went away for this row")
+        return original(event_id=event_id)
+
+    monkeypatch.setattr(services, "outbox_process", unreachable)
+    assert tasks.outbox_deliver(ids) is False  # not every row ran
+    done = {r.pk: r for r in OutboxEvent.objects.filter(pk__in=ids)}
+    assert done[ids[0]].processed_at is None and done[ids[0]].attempts == 1  # the handler raised: backs off
+    assert done[third].processed_at is None and done[third].attempts == 0  # left to the sweeper
+    assert done[ids[2]].processed_at is not None and done[ids[2]].attempts == 1  # ran all the same
+    monkeypatch.setattr(services, "outbox_process", original)
+    assert tasks.outbox_deliver(ids) is False  # redelivered: the broken one still raises, done ones do not run again
+    assert OutboxEvent.objects.get(pk=third).processed_at is not None
+    assert OutboxEvent.objects.get(pk=ids[2]).attempts == 1
+
+
+@pytest.mark.django_db
 def test_the_failing_handler_backs_off_shows_in_healthz_and_runs_once_when_fixed(broken_handler: None) -> None:
     user = make_user()
     assert client_for(user).post("/api/v1/episodes", episode_body(**BREATHING), format="json").status_code == 201
@@ -224,8 +256,10 @@ def test_red_flags_go_to_the_urgent_queue_and_the_worker_that_raises_the_alert_p
     assert PushDelivery.objects.get(notification=note).status == PushDelivery.SENT
     assert queued(broker, settings.URGENT_QUEUE) == []
     clinicians_mail = OutboxEvent.objects.get(user=user, topic=routes.ALERT_CLINICIANS)
-    assert queued(broker, "celery") == [(services.DELIVER_TASK, [clinicians_mail.pk])] + [
-        (services.DELIVER_TASK, [pk]) for pk, _ in carried
+    # The insights and reminders rows of the write: one wake-up for both (one task, one after the other).
+    assert queued(broker, "celery") == [
+        (services.DELIVER_TASK, [clinicians_mail.pk]),
+        (services.DELIVER_TASK, [[pk for pk, _ in carried]]),
     ]
     broker.delete(settings.URGENT_QUEUE, "celery")
 
@@ -268,7 +302,7 @@ def test_a_failing_red_flag_row_still_wakes_the_rows_it_carries(monkeypatch: pyt
     assert tasks.outbox_deliver(red_flags, **kwargs) is False  # the handler raised: it backs off
     assert OutboxEvent.objects.get(pk=red_flags).attempts == 1
     others = OutboxEvent.objects.filter(user=user).exclude(pk=red_flags).order_by("pk")
-    assert queued(broker, "celery") == [(services.DELIVER_TASK, [r.pk]) for r in others]
+    assert queued(broker, "celery") == [(services.DELIVER_TASK, [[r.pk for r in others]])]
     assert run_outbox() == 2  # insights and reminders ran; the red-flag row waits for its back-off
     broker.delete(settings.URGENT_QUEUE, "celery")
 
