@@ -58,6 +58,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
+from scripts import dev  # noqa: E402
+from scripts.dev import lower_priority  # noqa: E402
 from tests.support.pushservers import WebPushService, ec_public_raw, private_pem  # noqa: E402
 from tests.support.stack import PYTHON, Stack  # noqa: E402
 
@@ -440,7 +442,11 @@ def main() -> int:
     ap.add_argument("--people", type=int, default=1000)
     ap.add_argument("--web-workers", type=int, default=4, help="gunicorn worker processes")
     ap.add_argument("--gunicorn-args", default="", help="extra gunicorn options (GUNICORN_CMD_ARGS)")
-    ap.add_argument("--worker-nice", type=int, default=0, help="niceness of the Celery worker (0: as web)")
+    ap.add_argument(
+        "--worker-nice", type=int, default=dev.NICE["worker"],
+        help="niceness of the general Celery worker, as scripts/dev.py run and docker-compose.yml's cpu_shares "
+        "give it (0: as web)",
+    )  # fmt: skip
     ap.add_argument("--drain-timeout", type=float, default=240.0)
     ap.add_argument("--urgent-every", type=float, default=10.0, help="seconds between urgent episodes (0: none)")
     ap.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
@@ -474,7 +480,7 @@ def main() -> int:
         stack.start()
         assert stack.web and stack.worker and stack.urgent and stack.beat
         if args.worker_nice:  # background work yields the CPU to requests (pool children share the group)
-            os.setpriority(os.PRIO_PGRP, stack.worker.popen.pid, args.worker_nice)
+            lower_priority(stack.worker.popen.pid, args.worker_nice)
         groups = {"gunicorn (web)": stack.web.popen.pid, "Celery worker (general)": stack.worker.popen.pid,
                   "Celery worker (alerts only)": stack.urgent.popen.pid, "Celery beat": stack.beat.popen.pid}  # fmt: skip
         ctx["stack_line"] = (f"stack: gunicorn {args.web_workers} workers {args.gunicorn_args or '(sync)'}, Celery "

@@ -94,8 +94,8 @@ class Child:
     STEADY_SECONDS = 60.0  # ran this long: the next crash is a new problem, not the same one again
     MAX_DELAY = 60.0
 
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
-        self.name, self.cmd, self.env = name, cmd, env
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], nice: int = 0) -> None:
+        self.name, self.cmd, self.env, self.nice = name, cmd, env, nice
         self.restarts = 0
         self.quick_failures = 0
         self.restart_at: float | None = None
@@ -103,7 +103,10 @@ class Child:
 
     def _start(self) -> subprocess.Popen[bytes]:
         self.started = time.monotonic()
-        return subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, start_new_session=True)
+        proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, start_new_session=True)
+        if self.nice:
+            lower_priority(proc.pid, self.nice)
+        return proc
 
     def check(self) -> None:
         """Notice a death (and schedule the restart), or restart when its back-off has passed."""
@@ -139,6 +142,23 @@ class Child:
 # so a red flag's evaluation and push never wait behind insights runs or a backlog of wake-ups.
 URGENT_QUEUES = "alerts"
 GENERAL_QUEUES = "periodic,celery,batch"
+# The general worker yields the CPU to requests and urgent work when they compete for it (idle CPU is
+# still all its own): bench.load at 100 requests/s on 2 cores kept writes and sync under 70 ms at p99
+# with it, against 0.7-1.7 s at equal priority, and its queues drained as fast. docker-compose.yml
+# gives it the same lower weight (cpu_shares).
+NICE = {"worker": 10}
+
+
+def lower_priority(pid: int, nice: int) -> None:
+    """Give ``pid``'s process group the niceness ``nice`` (pool children forked later inherit it), and
+    its session's autogroup too: with sched_autogroup on (most desktop and many server kernels), the
+    scheduler first shares the CPU between sessions and a process's own nice weighs only inside its
+    session, so a worker started in a session of its own kept its full share at any nice. Raising a
+    niceness needs no privilege; a kernel without autogroups has no such file."""
+    os.setpriority(os.PRIO_PGRP, pid, nice)
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    if autogroup.exists():
+        autogroup.write_text(str(nice))
 
 
 def processes(host: str, port: int, var: Path) -> dict[str, list[str]]:
@@ -188,7 +208,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         say("loading demo data (90 days)")
         manage("seed_demo", env=env)
 
-    children = [Child(name, cmd, env) for name, cmd in processes(args.host, args.port, var).items()]
+    children = [Child(name, cmd, env, NICE.get(name, 0)) for name, cmd in processes(args.host, args.port, var).items()]
 
     stopping = False
 

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
 import shlex
+import signal
+import subprocess
+import sys
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -232,6 +237,43 @@ def test_dev_run_starts_the_same_two_workers_as_compose() -> None:
         frozenset(queues_of(command(service("worker-alerts")))),
         frozenset(queues_of(command(service("worker")))),
     ]
+
+
+def test_the_general_worker_yields_the_cpu_to_requests_and_urgent_work() -> None:
+    """Compose gives the general worker a lower CPU weight than web and the alerts worker (Docker's
+    default is 1024), and ``dev.py run`` a positive niceness, so that under full load requests and
+    red flags go first (measured with bench/load.py; README, Load)."""
+    weight = {name: service(name).get("cpu_shares", 1024) for name in ("web", "worker-alerts", "worker")}
+    assert weight["worker"] < min(weight["web"], weight["worker-alerts"]), weight
+    assert set(dev.NICE) == {"worker"} and dev.NICE["worker"] > 0
+    assert "worker" in dev.processes("127.0.0.1", 8000, ROOT / "var")
+
+
+def test_lower_priority_reaches_a_process_in_a_session_of_its_own() -> None:
+    """A worker started with ``start_new_session`` (as dev.py run and bench/load.py start them) gets the
+    niceness, and so do the children it forks later; with sched_autogroup on, its session's autogroup
+    gets it too (a process's own nice only weighs inside its session there)."""
+    # The child forks its own child a second after it starts, after the niceness is set (as a prefork pool does).
+    code = (
+        "import subprocess, sys, time; time.sleep(1.0); "
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); time.sleep(30)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    try:
+        dev.lower_priority(proc.pid, 7)
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == 7
+        autogroup = Path(f"/proc/{proc.pid}/autogroup")
+        if autogroup.exists():
+            assert autogroup.read_text().split()[-2:] == ["nice", "7"], autogroup.read_text()
+        deadline = time.monotonic() + 10
+        children: list[int] = []
+        while time.monotonic() < deadline and not children:
+            children = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+            time.sleep(0.05)
+        assert children and all(os.getpriority(os.PRIO_PROCESS, c) == 7 for c in children)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def test_the_programs_the_commands_run_are_installed_by_the_lock_file() -> None:
