@@ -12,6 +12,7 @@ Standard library only: it has to run before the virtualenv exists.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes.util
 import hashlib
 import os
@@ -154,11 +155,12 @@ def lower_priority(pid: int, nice: int) -> None:
     its session's autogroup too: with sched_autogroup on (most desktop and many server kernels), the
     scheduler first shares the CPU between sessions and a process's own nice weighs only inside its
     session, so a worker started in a session of its own kept its full share at any nice. Raising a
-    niceness needs no privilege; a kernel without autogroups has no such file."""
-    os.setpriority(os.PRIO_PGRP, pid, nice)
-    autogroup = Path(f"/proc/{pid}/autogroup")
-    if autogroup.exists():
-        autogroup.write_text(str(nice))
+    niceness needs no privilege; a kernel without autogroups has no such file. Best effort: a system
+    that refuses either (a read-only /proc) runs the worker at the same priority, never fails the run."""
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PGRP, pid, nice)
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
 
 
 def processes(host: str, port: int, var: Path) -> dict[str, list[str]]:
