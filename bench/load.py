@@ -364,7 +364,6 @@ class UrgentProbe(threading.Thread):
         watcher = threading.Thread(target=self._watch, daemon=True)
         watcher.start()
         tokens = [str(AccessToken.for_user(u)) for u in self.people]
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         self.done.wait(max(0.0, self.start_at - time.time()))
         i = 0
         while not self.done.is_set() and time.time() < self.end_at:
@@ -373,6 +372,10 @@ class UrgentProbe(threading.Thread):
             body = json.dumps({"id": uid, "kind": "spasm", "body_location": "chest", "pain": 5, "duration_s": 60,
                                "started_at": started_at.isoformat(), "symptoms": ["breathing_difficulty"]})  # fmt: skip
             headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}", "Content-Type": "application/json"}
+            # A connection of its own for each write, as a phone that has been idle opens one: kept
+            # between writes 10 s apart, it was closed by a server's keep-alive timeout (gthread's 5 s)
+            # and the next write failed on the stale socket (BrokenPipeError), half of them in run M.
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             try:
                 conn.request("POST", "/api/v1/episodes", body=body, headers=headers)
                 resp = conn.getresponse()
@@ -383,11 +386,10 @@ class UrgentProbe(threading.Thread):
                     self.errors.append(f"HTTP {resp.status}: {answer[:120]!r}")
             except (OSError, http.client.HTTPException) as exc:
                 self.errors.append(f"{type(exc).__name__}: {exc}")
+            finally:
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             i += 1
             self.done.wait(self.every)
-        conn.close()
 
     def _watch(self) -> None:  # stamp each alert push as soon as the service has decrypted it
         seen = 0
