@@ -114,6 +114,37 @@ def test_one_task_runs_a_writes_other_rows_each_on_its_own(
     assert OutboxEvent.objects.get(pk=ids[2]).attempts == 1
 
 
+@pytest.mark.postgresql  # kills the worker's own server connection between two rows
+@pytest.mark.django_db(transaction=True)
+def test_a_row_that_loses_the_database_connection_does_not_fail_the_rows_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server drops the worker's connection while one row of a task runs (a restart, a killed
+    backend): that row fails and is left to the sweeper, and the rows after it run on a new connection
+    instead of failing one after another on the dead one."""
+    user = make_user()
+    assert client_for(user).post("/api/v1/episodes", episode_body(**BREATHING), format="json").status_code == 201
+    ids = list(
+        OutboxEvent.objects.filter(user=user, topic=routes.EPISODE_WRITTEN)
+        .exclude(handler=RED_FLAGS)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    original = services.outbox_process
+
+    def dropped(*, event_id: int) -> bool:
+        if event_id == ids[0]:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return original(event_id=event_id)
+
+    monkeypatch.setattr(services, "outbox_process", dropped)
+    assert tasks.outbox_deliver(ids) is False
+    first, second = (OutboxEvent.objects.get(pk=pk) for pk in ids)
+    assert first.processed_at is None and first.attempts == 0  # left to the sweeper
+    assert second.processed_at is not None and second.attempts == 1  # ran on a new connection
+
+
 @pytest.mark.django_db
 def test_the_failing_handler_backs_off_shows_in_healthz_and_runs_once_when_fixed(broken_handler: None) -> None:
     user = make_user()
