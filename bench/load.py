@@ -59,7 +59,6 @@ ROOT = Path(__file__).resolve().parent.parent
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 from scripts import dev  # noqa: E402
-from scripts.dev import lower_priority  # noqa: E402
 from tests.support.pushservers import WebPushService, ec_public_raw, private_pem  # noqa: E402
 from tests.support.stack import PYTHON, Stack  # noqa: E402
 
@@ -482,7 +481,7 @@ def main() -> int:
         stack.start()
         assert stack.web and stack.worker and stack.urgent and stack.beat
         if args.worker_nice:  # background work yields the CPU to requests (pool children share the group)
-            lower_priority(stack.worker.popen.pid, args.worker_nice)
+            dev.lower_priority(stack.worker.popen.pid, args.worker_nice)
         groups = {"gunicorn (web)": stack.web.popen.pid, "Celery worker (general)": stack.worker.popen.pid,
                   "Celery worker (alerts only)": stack.urgent.popen.pid, "Celery beat": stack.beat.popen.pid}  # fmt: skip
         ctx["stack_line"] = (f"stack: gunicorn {args.web_workers} workers {args.gunicorn_args or '(sync)'}, Celery "

@@ -45,17 +45,19 @@ def _send(
     )  # fmt: skip
 
 
-def _publish(rows: list[tuple[int, str]], *, cooldown: bool = True) -> None:
-    """Wake a worker for each ``(event id, handler)``, red-flag evaluation to its own queue, in this
-    order. Never raises: a broker outage leaves the rows to the sweeper. A write's wake-ups go out in
-    one batch (one Redis round trip on kombu's Redis transport; one by one on others)."""
+def _publish(rows: list[tuple[int, str]]) -> None:
+    """The sweeper's re-sends (``outbox_requeue``): a wake-up for each ``(event id, handler)``, so any
+    free worker takes any row, red-flag evaluation to its own queue, in this order, all in one batch
+    (one Redis round trip on kombu's Redis transport; one by one on others). A write's own rows go out
+    with ``_publish_write``. Never raises, and tries even while the broker just failed (a sweep is
+    background work: waiting costs nobody); rows it cannot send wait for the next sweep."""
     if not rows:
         return
     if len(rows) == 1:
         event_id, handler = rows[0]
-        wake(partial(_send, [event_id], handler), what=f"outbox event {event_id}", cooldown=cooldown)
+        wake(partial(_send, [event_id], handler), what=f"outbox event {event_id}", cooldown=False)
         return
-    wake(partial(_send_batch, rows), what=f"outbox events {rows[0][0]}..{rows[-1][0]}", cooldown=cooldown)
+    wake(partial(_send_batch, rows), what=f"outbox events {rows[0][0]}..{rows[-1][0]}", cooldown=False)
 
 
 def _send_batch(rows: list[tuple[int, str]]) -> None:
@@ -258,5 +260,5 @@ def outbox_requeue(*, limit: int = 500) -> int:
         later = timezone.now() + dt.timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
         OutboxEvent.objects.filter(pk__in=[pk for pk, _ in rows], processed_at__isnull=True).update(available_at=later)
         rows.sort(key=lambda row: row[1] not in URGENT)  # red-flag evaluation first here too
-        _publish(rows, cooldown=False)
+        _publish(rows)
     return len(rows)
