@@ -24,6 +24,7 @@ RAW = "raw"
 UTC = dt.UTC
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_LATEST_MS = 32503680000000  # year 3000
 
 
 class FieldError(Exception):
@@ -47,7 +48,7 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
 
 
 def ms_to_datetime(ms: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(milliseconds=ms)
+    return _EPOCH + _MS * ms
 
 
 def now_ms() -> dt.datetime:
@@ -92,6 +93,20 @@ class Field:
     def convert(self, value: Any, wire: str) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def fast(self) -> tuple[int, Any, Any]:
+        """How ``RecordSpec.clean`` accepts the usual valid value without calling ``parse``: a kind of
+        check (``FAST_*``) and its two bounds. A value the check does not accept goes through ``parse``,
+        which decides (and words every error), so the check may only accept what ``parse`` accepts
+        unchanged (``FAST_MS``: what ``convert`` turns into the same datetime)."""
+        return FAST_NONE, None, None
+
+
+# The checks of ``Field.fast``: none; a str in a set; an int in a range; an int of ms in a range (made a
+# datetime); a str of at most ``lo`` characters without NUL; a float in a range; a bool.
+FAST_NONE, FAST_CODE, FAST_INT, FAST_MS, FAST_TEXT, FAST_FLOAT, FAST_BOOL = range(7)
+_MS = dt.timedelta(milliseconds=1)
+_MISSING = object()
+
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -112,6 +127,10 @@ class Choice(Field):
             raise FieldError(f"unknown code {value[:40]!r}; expected one of: {', '.join(self.choices)}")
         return value
 
+    def fast(self) -> tuple[int, Any, Any]:
+        # "" is never a code: on the sync wire it means null, which ``parse`` decides
+        return (FAST_NONE, None, None) if "" in self.choices else (FAST_CODE, self._codes, None)  # type: ignore[attr-defined]
+
 
 @dataclass(frozen=True)
 class Int(Field):
@@ -128,6 +147,9 @@ class Int(Field):
             raise FieldError(f"must be between {self.minimum} and {self.maximum}")
         return value
 
+    def fast(self) -> tuple[int, Any, Any]:
+        return FAST_INT, self.minimum, self.maximum
+
 
 @dataclass(frozen=True)
 class Number(Field):
@@ -141,6 +163,10 @@ class Number(Field):
             raise FieldError(f"must be between {self.minimum:g} and {self.maximum:g}")
         return float(value)
 
+    def fast(self) -> tuple[int, Any, Any]:
+        # a float in range is finite (NaN compares false), and ``float`` of it is itself
+        return (FAST_FLOAT, self.minimum, self.maximum) if math.isfinite(self.maximum) else (FAST_NONE, None, None)
+
 
 @dataclass(frozen=True)
 class Bool(Field):
@@ -148,6 +174,9 @@ class Bool(Field):
         if not isinstance(value, bool):
             raise FieldError("must be true or false")
         return value
+
+    def fast(self) -> tuple[int, Any, Any]:
+        return FAST_BOOL, None, None
 
 
 @dataclass(frozen=True)
@@ -163,6 +192,9 @@ class Text(Field):
             raise FieldError("may not contain NUL characters")
         return value
 
+    def fast(self) -> tuple[int, Any, Any]:
+        return FAST_TEXT, self.max_length, None
+
 
 @dataclass(frozen=True)
 class Zone(Field):
@@ -170,6 +202,9 @@ class Zone(Field):
         if not is_zone(value):
             raise FieldError(f"{str(value)[:60]!r} is not an IANA time zone (e.g. Europe/Berlin)")
         return value
+
+    def fast(self) -> tuple[int, Any, Any]:
+        return FAST_CODE, _zones(), None
 
 
 @dataclass(frozen=True)
@@ -183,7 +218,7 @@ class Instant(Field):
                     value = int(value)
                 elif not _is_int(value):
                     raise FieldError("must be an integer number of milliseconds since the epoch")
-            if not 0 <= value <= 32503680000000:  # year 3000
+            if not 0 <= value <= _LATEST_MS:
                 raise FieldError("is out of range")
             return ms_to_datetime(value)
         if not isinstance(value, str):
@@ -200,6 +235,9 @@ class Instant(Field):
             raise FieldError("is out of range") from None
         # Millisecond precision, as on the sync wire: a value read back over sync compares equal.
         return in_utc.replace(microsecond=parsed.microsecond // 1000 * 1000)
+
+    def fast(self) -> tuple[int, Any, Any]:
+        return FAST_MS, 0, _LATEST_MS  # an int is ms on either wire
 
 
 @dataclass(frozen=True)
@@ -245,6 +283,9 @@ class _Array(Field):
         return value
 
 
+_REMEMBERED_LISTS, _REMEMBERED_LENGTH = 2048, 200  # per code list column: at most about 400 KB
+
+
 @dataclass(frozen=True)
 class CodeList(_Array):
     """A set of codes; on the sync wire a JSON-encoded string, on REST a JSON array."""
@@ -259,8 +300,19 @@ class CodeList(_Array):
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "_codes", frozenset(self.choices))  # a set to look codes up in
+        # The codes of a sync-wire string, remembered: people log the same few lists again and again
+        # ("[]" most of all), and a push parses one per record and column. Errors are not remembered.
+        object.__setattr__(self, "_of_text", lru_cache(maxsize=_REMEMBERED_LISTS)(self._codes_of_text))
 
     def convert(self, value: Any, wire: str) -> Any:
+        if value.__class__ is str and len(value) <= _REMEMBERED_LENGTH:
+            return list(self._of_text(value))  # type: ignore[attr-defined]  # a list of its own per record
+        return self._listed(value)
+
+    def _codes_of_text(self, text: str) -> tuple[str, ...]:
+        return tuple(self._listed(text))
+
+    def _listed(self, value: Any) -> list[str]:
         value = self.items(value, " of codes")
         out: list[str] = []
         codes: frozenset[str] = self._codes  # type: ignore[attr-defined]
@@ -306,7 +358,7 @@ class ValueList(_Array):
 
 CrossCheck = Callable[[dict[str, Any]], dict[str, str]]
 Parser = Callable[[Any, str], Any]
-_Walk = tuple[str, Parser, Parser | None, bool, Any]
+_Walk = tuple[str, Parser, Parser | None, bool, Any, int, Any, Any]
 
 
 def _plain_convert(spec_field: Field) -> Parser | None:
@@ -328,9 +380,9 @@ class RecordSpec:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
         object.__setattr__(self, "_names", tuple(f.name for f in self.fields))
         # What ``clean`` walks per record, looked up once: name, parser, empty value (a new list per use
-        # for arrays).
+        # for arrays), and the check that takes a usual value without calling the parser (``Field.fast``).
         writable = tuple(
-            (f.name, f.parse, _plain_convert(f), isinstance(f, _Array), f.default)
+            (f.name, f.parse, _plain_convert(f), isinstance(f, _Array), f.default, *f.fast())
             for f in self.fields
             if not f.read_only
         )
@@ -366,9 +418,30 @@ class RecordSpec:
                 if key not in by_name and key not in ignore:
                     errors[key] = ["unknown field"]
         writable: tuple[_Walk, ...] = self._writable  # type: ignore[attr-defined]
-        for name, parse, convert, is_array, default in writable:
-            if name in data:
-                value = data[name]
+        for name, parse, convert, is_array, default, fast, lo, hi in writable:
+            value = data.get(name, _MISSING)
+            if value is not _MISSING:
+                # The usual valid value, taken as it is (a push runs this for every column of every record);
+                # anything else goes to the field's parser, which decides and words the error.
+                if fast == FAST_CODE:
+                    if value.__class__ is str and value in lo:
+                        out[name] = value
+                        continue
+                elif fast == FAST_MS:
+                    if value.__class__ is int and lo <= value <= hi:
+                        out[name] = _EPOCH + _MS * value
+                        continue
+                elif fast in (FAST_INT, FAST_FLOAT):
+                    if value.__class__ is (int if fast == FAST_INT else float) and lo <= value <= hi:
+                        out[name] = value
+                        continue
+                elif fast == FAST_TEXT:
+                    if value.__class__ is str and len(value) <= lo and "\x00" not in value:
+                        out[name] = value
+                        continue
+                elif fast == FAST_BOOL and (value is True or value is False):
+                    out[name] = value
+                    continue
                 try:
                     # A value that is neither null nor "" goes straight to ``convert``, as ``parse`` sends it.
                     out[name] = (
