@@ -34,7 +34,7 @@ Handler = Callable[[int, dict[str, Any]], None]
 # After commit, through the outbox.
 EPISODE_WRITTEN = "episode.written"
 CHECKIN_WRITTEN = "checkin.written"
-NOTIFICATION_UPDATED = "notification.updated"  # the person answered: done, snoozed, dismissed, delivered
+NOTIFICATION_UPDATED = "notification.updated"  # the person answered: done, snoozed, dismissed (not a receipt alone)
 ALERT_CLINICIANS = "alert.clinicians"  # email the clinicians who share this person's alerts
 ALERT_CONTACT = "alert.contact"  # email the person's emergency contact
 INSIGHTS_CHANGED = "insights.changed"  # a new snapshot changed what adaptive reminders follow

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +18,10 @@ class TableDef:
     name: str
     model: type[SyncedRow]
     spec: RecordSpec
-    # The outbox topic a write of this table raises (red flags, insights), if any.
+    # The outbox topic a write of this table raises (red flags, insights), if any; ``topic_when`` narrows it
+    # to the written rows whose values its handlers act on (None: every row written). Deletes always raise it.
     topic: str | None = None
+    topic_when: Callable[[Mapping[str, Any]], bool] | None = None
     # Columns blanked when a row becomes a tombstone: free text and lists are the person's words.
     erase_on_delete: dict[str, Any] = field(default_factory=dict)
     # Server-owned tables (notifications, alerts): clients may not create rows and may set only the
@@ -46,6 +48,10 @@ class TableDef:
     @property
     def label(self) -> str:
         return self.noun or self.name[:-1]
+
+    def raises_topic(self, values: Mapping[str, Any]) -> bool:
+        """Does writing a row with these values raise ``topic``?"""
+        return self.topic is not None and (self.topic_when is None or self.topic_when(values))
 
     def fill_defaults(self, values: dict[str, Any], user: User) -> None:
         for key, default in self.user_defaults(user).items():

@@ -121,7 +121,7 @@ def record_write(
             assert values is not None
             created = _create_new(table, user, uid, values, seq)
             if created is not None:
-                _raise_intents(table, user_id, written=[uid], deleted=[])
+                _raise_intents(table, user_id, written=[uid] if table.raises_topic(values) else [], deleted=[])
                 return created, True
             # the id is taken (live: 409 below; a tombstone: recreated below)
         row, live = _locked_row(table, user_id, uid, load=mode != "create")
@@ -148,7 +148,7 @@ def record_write(
         row.seq = seq
         row.deleted_at = None
         row.save()
-        _raise_intents(table, user_id, written=[uid], deleted=[])
+        _raise_intents(table, user_id, written=[uid] if table.raises_topic(values) else [], deleted=[])
     return row, not live
 
 
@@ -375,6 +375,8 @@ def _apply_table(
     rows_update(model, updates, [*columns, "seq", "deleted_at", "server_updated_at"])
     rows_update(model, tombstones, [*_tombstone(table, now), "seq", "server_updated_at"])
     written, deleted = [r["uid"] for r in new_rows] + [r.uid for r in updates], [r.uid for r in tombstones]
+    if table.topic_when is not None:
+        written = [uid for uid in written if table.raises_topic(changes.rows[uid].values or {})]
     if intents is None:
         _raise_intents(table, user_id, written=written, deleted=deleted)
     else:

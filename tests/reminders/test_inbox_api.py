@@ -8,6 +8,8 @@ from rest_framework.test import APIClient
 from diary.accounts.models import User
 from diary.notifications.inbox import notification_notify
 from diary.notifications.models import Notification
+from diary.outbox.models import OutboxEvent
+from diary.outbox.routes import NOTIFICATION_UPDATED
 from tests.conftest import assert_error, client_for
 from tests.diary.sync.helpers import changes, pull, push
 
@@ -92,3 +94,24 @@ def test_deleting_removes_it_from_every_device(owner: User) -> None:
     assert api.delete(f"/api/v1/notifications/{n.uid}").status_code == 204
     assert pull(api, last)["changes"]["notifications"]["deleted"] == [n.uid]
     assert api.get(f"/api/v1/notifications/{n.uid}").status_code == 404
+
+
+def test_a_receipt_asks_no_worker_for_anything_and_an_answer_does(owner: User) -> None:
+    """A phone pushes a delivery receipt for every notification it shows; no handler acts on one, so it
+    stores no outbox row (each was a Celery task for the general worker). An answer stores one, over
+    REST and over sync alike."""
+    n, m = notify(owner), notify(owner, "second")
+    api = client_for(owner)
+    handled = OutboxEvent.objects.filter(user=owner, topic=NOTIFICATION_UPDATED)
+    last = pull(api, None)["timestamp"]
+    receipt = {"id": n.uid, "delivered_at": 1_768_300_000_000}
+    assert push(api, last, changes(notifications={"updated": [receipt]}))["rejected"] == {}
+    r = api.patch(f"/api/v1/notifications/{m.uid}", {"delivered_at": "2026-01-13T08:00:02+01:00"}, format="json")
+    assert r.status_code == 200, r.json()
+    n.refresh_from_db()
+    assert n.delivered_at is not None and not handled.exists()
+
+    api.patch(f"/api/v1/notifications/{m.uid}", {"action": "snoozed", "snooze_min": 10}, format="json")
+    last = pull(api, last)["timestamp"]
+    push(api, last, changes(notifications={"updated": [{**receipt, "action": "done", "acted_at": 1_768_300_060_000}]}))
+    assert sorted(uid for e in handled for uid in e.payload["uids"]) == sorted([n.uid, m.uid])
