@@ -78,7 +78,9 @@ def alerts_evaluate(*, user_id: int, episode_uids: Iterable[str] = (), now: dt.d
                     if episode_uid == uid and rule not in fired and alert.status != "resolved":
                         _resolve(alert, now)  # the edit (or delete) removed the cause
                         touched.append(alert)
-        fresh += [_row(f, version, now) for f in _window(user, thresholds, now) if not _recent(user_id, f.rule, now)]
+        window = _window(user, thresholds, now)
+        recent = _recent_rules(user_id, [f.rule for f in window], now) if window else set()
+        fresh += [_row(f, version, now) for f in window if f.rule not in recent]
         made = server_rows_create(table=ALERTS, user_id=user_id, rows=fresh) if fresh else []
         server_rows_touch(table=ALERTS, user_id=user_id, rows=raised + touched, fields=_SYNCED + _LADDER + _WHY)
         news: list[Alert] = [*made, *raised]  # type: ignore[list-item]
@@ -112,11 +114,14 @@ def _resolve(alert: Alert, now: dt.datetime) -> None:
     alert.next_repeat_at = alert.contact_due_at = None
 
 
-def _recent(user_id: int, rule: str, now: dt.datetime) -> bool:
-    """Window rules: at most one alert per rule per rolling 7 days."""
-    return Alert.objects.filter(
-        user_id=user_id, rule=rule, episode_uid__isnull=True, opened_at__gt=now - WINDOW_DEDUPE
-    ).exists()
+def _recent_rules(user_id: int, rules: list[str], now: dt.datetime) -> set[str]:
+    """Window rules: at most one alert per rule per rolling 7 days. Of ``rules``, those that already
+    have one (one query for all of them, not one per rule)."""
+    return set(
+        Alert.objects.filter(
+            user_id=user_id, rule__in=rules, episode_uid__isnull=True, opened_at__gt=now - WINDOW_DEDUPE
+        ).values_list("rule", flat=True)
+    )
 
 
 def _window(user: User, thresholds: Thresholds, now: dt.datetime) -> list[Finding]:
