@@ -441,8 +441,9 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=300.0, help="measured seconds (after the ramp-up)")
     ap.add_argument("--rate", type=float, default=200.0, help="requests per second the crowd offers")
     ap.add_argument("--people", type=int, default=1000)
-    ap.add_argument("--web-workers", type=int, default=4, help="gunicorn worker processes")
-    ap.add_argument("--gunicorn-args", default="", help="extra gunicorn options (GUNICORN_CMD_ARGS)")
+    ap.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes (as docker-compose.yml)")
+    ap.add_argument("--gunicorn-args", default="", help="extra gunicorn options (GUNICORN_CMD_ARGS); by default "
+                    "backend/gunicorn.conf.py's: gthread workers of 4 threads, keep-alive 5 s")  # fmt: skip
     ap.add_argument(
         "--worker-nice", type=int, default=dev.NICE["worker"],
         help="niceness of the general Celery worker, as scripts/dev.py run and docker-compose.yml's cpu_shares "
@@ -484,7 +485,7 @@ def main() -> int:
             dev.lower_priority(stack.worker.popen.pid, args.worker_nice)
         groups = {"gunicorn (web)": stack.web.popen.pid, "Celery worker (general)": stack.worker.popen.pid,
                   "Celery worker (alerts only)": stack.urgent.popen.pid, "Celery beat": stack.beat.popen.pid}  # fmt: skip
-        ctx["stack_line"] = (f"stack: gunicorn {args.web_workers} workers {args.gunicorn_args or '(sync)'}, Celery "
+        ctx["stack_line"] = (f"stack: gunicorn {args.web_workers} workers {args.gunicorn_args or '(gthread, 4 threads, keep-alive 5 s)'}, Celery "
                              f"workers: alerts only prefork 2, the rest prefork {stack.worker_concurrency} at nice "
                              f"{args.worker_nice}, beat; logs in {stack.logdir.relative_to(ROOT)}")  # fmt: skip
         sampler = Sampler(groups)

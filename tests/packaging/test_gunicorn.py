@@ -43,7 +43,7 @@ def test_every_gunicorn_command_uses_the_config_file_and_none_turns_the_access_l
         assert 'str(ROOT / "backend" / "gunicorn.conf.py")' in stack.read_text()
 
 
-def test_gunicorn_config_has_no_access_log_and_a_format_without_query_strings() -> None:
+def _config() -> Any:
     from gunicorn.config import Config
 
     cfg = Config()
@@ -52,11 +52,27 @@ def test_gunicorn_config_has_no_access_log_and_a_format_without_query_strings() 
     for key, value in namespace.items():
         if key in cfg.settings:
             cfg.set(key, value)  # gunicorn's own validation of every setting the file makes
+    return cfg
+
+
+def test_gunicorn_config_has_no_access_log_and_a_format_without_query_strings() -> None:
+    cfg = _config()
     assert cfg.accesslog is None, "gunicorn's access log is off: the app writes its own (backend/logs.py)"
     fmt = cfg.access_log_format
     atoms = set(re.findall(r"%\((\w+)\)s", fmt))
     assert atoms <= {"m", "U", "s", "M", "D", "L", "T"}, f"{fmt}: only method, path, status and time"
     assert not {"r", "q", "f", "a", "u", "h"} & atoms  # request line, query, referer, agent, user, address
+
+
+def test_gunicorn_config_serves_requests_on_threads_and_keeps_connections_alive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cfg = _config()
+    assert (cfg.worker_class_str, cfg.threads, cfg.keepalive) == ("gthread", 4, 5)
+    monkeypatch.setenv("WEB_THREADS", "8")  # as docker-compose.yml passes it
+    assert _config().threads == 8
+    web = service("web")
+    assert str(environment(web)["WEB_THREADS"]).endswith("4}") and "WEB_CONCURRENCY" in environment(web)
 
 
 def _free_port() -> int:
@@ -87,7 +103,7 @@ def _raw(port: int, request: bytes) -> bytes:
 
 
 def _serve(port: int, log: Path, *extra: str, settings: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """gunicorn as the image runs it (the config file, one sync worker) on loopback; test settings
+    """gunicorn as the image runs it (the config file, one worker of its threads) on loopback; test settings
     unless ``settings`` gives others."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "backend.settings.test", "DATABASE_URL": _database_url(),
            "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "json", **(settings or {})}  # fmt: skip
@@ -187,3 +203,31 @@ def test_the_image_health_probe_passes_against_gunicorn_and_fails_without_it(tmp
     assert bare.startswith(b"HTTP/1.0 400" if settings == "production" else b"HTTP/1.0 200"), bare[:200]
     down = subprocess.run(probe, cwd=ROOT, env=probe_env, capture_output=True, text=True, timeout=30)
     assert down.returncode == 1 and "unreachable" in down.stdout, down
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_one_worker_keeps_a_phones_connection_open_and_serves_others_meanwhile(tmp_path: Path) -> None:
+    """A phone's pull and push go over one connection: the worker answers both on it and keeps it open
+    (a sync worker closes it after every answer), and while that connection waits, idle, for the
+    phone's next request, the same single worker answers somebody else."""
+    import http.client
+
+    port, log = _free_port(), tmp_path / "gunicorn.log"
+    proc = _serve(port, log)
+    try:
+        phone = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        phone.request("GET", "/healthz")
+        first = phone.getresponse()
+        first.read()
+        sock = phone.sock
+        assert first.status == 200 and not first.will_close, first.getheaders()
+        other = _raw(port, b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")  # the phone's connection idles
+        assert other.startswith(b"HTTP/1.0 200"), other[:300]
+        phone.request("GET", "/api/v1/episodes")
+        second = phone.getresponse()
+        second.read()
+        assert second.status == 401 and phone.sock is sock  # the same connection, answered
+        phone.close()
+    finally:
+        _stop(proc)
