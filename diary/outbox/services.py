@@ -214,30 +214,50 @@ def outbox_process(*, event_id: int) -> bool:
     same write have rows of their own: this one failing holds none of them back.
     """
     with transaction.atomic():
-        event = (
-            OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, processed_at__isnull=True)
-            .first()
-        )
-        if event is None:
+        claimed = _claim(event_id)
+        if claimed is None:
             return False
-        if not event.handler:
-            _split(event)
+        user_id, handler, payload = claimed
+        if not handler:
+            _split(OutboxEvent.objects.get(pk=event_id))
             return True
         try:
             with transaction.atomic():
-                handler_at(event.handler)(event.user_id, event.payload)
+                handler_at(handler)(user_id, payload)
         except Exception as exc:
+            event = OutboxEvent.objects.get(pk=event_id)  # locked by _claim until this transaction ends
             event.attempts += 1
             event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             event.available_at = timezone.now() + backoff_delay(event.attempts)
             event.save(update_fields=["attempts", "last_error", "available_at"])
             log.exception("outbox handler failed: event=%s handler=%s", event.pk, event.handler)
             return False
-        event.processed_at = timezone.now()
-        event.attempts += 1
-        event.save(update_fields=["processed_at", "attempts"])
+        _done(event_id)
     return True
+
+
+# Every row a worker runs is claimed and marked done: two statements written once, not built by the ORM
+# for each row (that was about 1 ms of a worker's CPU per row, a Celery task's worth of overhead again).
+_CLAIM = "SELECT user_id, handler, payload FROM diary_outbox_event WHERE id = %s AND processed_at IS NULL"
+_DONE = "UPDATE diary_outbox_event SET processed_at = %s, attempts = attempts + 1 WHERE id = %s"
+
+
+def _claim(event_id: int) -> tuple[int, str, Any] | None:
+    """Lock the row if it is still to do and nobody else holds it: ``(user id, handler, payload)``."""
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM + lock, [event_id])
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    user_id, handler, payload = found
+    # jsonb (PostgreSQL) and JSON text (SQLite) both arrive as text: Django's JSONField parses it itself
+    return int(user_id), str(handler), orjson.loads(payload) if isinstance(payload, (str, bytes)) else payload
+
+
+def _done(event_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_DONE, [connection.ops.adapt_datetimefield_value(timezone.now()), event_id])
 
 
 def _due(limit: int) -> list[tuple[int, str]]:
