@@ -9,9 +9,13 @@ notion of a local day, starts here.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
+import orjson
+from django.db import connection
 from django.db.models import QuerySet, Subquery
 
 from diary.accounts.models import User
@@ -41,9 +45,37 @@ def episode_facts(episodes: QuerySet[Episode]) -> list[EpisodeFacts]:
 
 def live_episode_facts(*, user_id: int, uids: list[str]) -> dict[str, EpisodeFacts]:
     """The person's live episodes of these ids, by id."""
-    return {
-        f.uid: f for f in episode_facts(Episode.objects.filter(user_id=user_id, uid__in=uids, deleted_at__isnull=True))
-    }
+    if connection.vendor == "postgresql":
+        facts = _facts_pg("uid = ANY(%s)", [user_id, uids])
+    else:
+        facts = episode_facts(Episode.objects.filter(user_id=user_id, uid__in=uids, deleted_at__isnull=True))
+    return {f.uid: f for f in facts}
+
+
+# On PostgreSQL the reads of an evaluation are statements written once: built by the ORM for every
+# write, they were about a fifth of the red-flag worker's CPU under bench/load.py's crowd. Elsewhere
+# (SQLite stores datetimes as text) the ORM's querysets convert the values.
+
+
+@functools.cache
+def _facts_select() -> str:
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(str(getattr(Episode._meta.get_field(name), "column", name))) for name in _FACTS)
+    return f"SELECT {columns} FROM {qn(Episode._meta.db_table)} WHERE user_id = %s AND deleted_at IS NULL AND "
+
+
+def _facts_pg(condition: str, params: list[Any]) -> list[EpisodeFacts]:
+    """``episode_facts`` of the person's live episodes matching ``condition`` (``params``: the user id, then
+    the condition's)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_facts_select() + condition, params)
+        rows = cursor.fetchall()
+    # jsonb arrives as text (Django's JSONField parses it itself)
+    return [
+        EpisodeFacts(uid, kind, location, started_at, tz, duration_s, pain,
+                     frozenset(orjson.loads(symptoms) if isinstance(symptoms, str) else symptoms or ()), side)
+        for uid, kind, location, started_at, tz, duration_s, pain, symptoms, side in rows
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -68,13 +100,20 @@ def window_facts(user: User, thresholds: Thresholds, now: dt.datetime) -> Window
     """What ``window_findings_as_of`` needs as of ``now``: two queries bounded by the history it reads,
     and a third only when those do not show that the diary reaches back far enough for a trend."""
     since, checkins_from = window_reads_since(thresholds, now)
-    episodes = episode_facts(Episode.objects.filter(user_id=user.pk, deleted_at__isnull=True, started_at__gte=since))
-    checkins = [
-        CheckinFacts(day=day, fluid_changes=fluid_changes)
-        for day, fluid_changes in CheckIn.objects.filter(
+    checkin_rows: Iterable[tuple[dt.date, bool | None]]
+    if connection.vendor == "postgresql":
+        episodes = _facts_pg("started_at >= %s", [user.pk, since])
+        with connection.cursor() as cursor:
+            cursor.execute(_CHECKINS_SINCE, [user.pk, checkins_from])
+            checkin_rows = cursor.fetchall()
+    else:
+        episodes = episode_facts(
+            Episode.objects.filter(user_id=user.pk, deleted_at__isnull=True, started_at__gte=since)
+        )
+        checkin_rows = CheckIn.objects.filter(
             user_id=user.pk, deleted_at__isnull=True, date__gte=checkins_from
         ).values_list("date", "fluid_changes")
-    ]
+    checkins = [CheckinFacts(day=day, fluid_changes=fluid_changes) for day, fluid_changes in checkin_rows]
     zones = [user.timezone, user.home_timezone, user.device_timezone, *{e.tz for e in episodes}]
     todays = window_todays(now, zones, [c.day for c in checkins])
     return WindowFacts(
@@ -92,6 +131,39 @@ def sweep_people(now: dt.datetime) -> list[int]:
     return sorted(set(episodes.values_list("user_id", flat=True)) | set(checkins.values_list("user_id", flat=True)))
 
 
+_CHECKINS_SINCE = (
+    "SELECT date, fluid_changes FROM diary_checkin WHERE user_id = %s AND deleted_at IS NULL AND date >= %s"
+)
+_FIRSTS = (
+    "SELECT (SELECT started_at FROM diary_episode WHERE user_id = %s AND deleted_at IS NULL ORDER BY started_at LIMIT 1),"
+    " (SELECT tz FROM diary_episode WHERE user_id = %s AND deleted_at IS NULL ORDER BY started_at LIMIT 1),"
+    " (SELECT date FROM diary_checkin WHERE user_id = %s AND deleted_at IS NULL ORDER BY date LIMIT 1)"
+)
+
+
+def _firsts(user_id: int) -> tuple[dt.datetime | None, str | None, dt.date | None]:
+    """The person's first live episode's start and zone, and first live check-in's date: one round trip,
+    each an index scan."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_FIRSTS, [user_id, user_id, user_id])
+            found = cursor.fetchone()
+        assert found is not None
+        return found[0], found[1], found[2]
+    by_start = Episode.objects.filter(user_id=user_id, deleted_at__isnull=True).order_by("started_at")
+    by_date = CheckIn.objects.filter(user_id=user_id, deleted_at__isnull=True).order_by("date")
+    first: tuple[dt.datetime | None, str | None, dt.date | None] = (
+        User.objects.filter(pk=user_id)
+        .values_list(
+            Subquery(by_start.values("started_at")[:1]),
+            Subquery(by_start.values("tz")[:1]),
+            Subquery(by_date.values("date")[:1]),
+        )
+        .get()
+    )
+    return first
+
+
 def _diary_start(
     user: User, episodes: list[EpisodeFacts], checkins: list[CheckinFacts], todays: tuple[dt.date, ...]
 ) -> dt.date | None:
@@ -101,17 +173,7 @@ def _diary_start(
     loaded = min([local_day(e) for e in episodes] + [c.day for c in checkins], default=None)
     if loaded is not None and loaded <= trend_earlier_start(todays[0]):
         return loaded
-    by_start = Episode.objects.filter(user_id=user.pk, deleted_at__isnull=True).order_by("started_at")
-    by_date = CheckIn.objects.filter(user_id=user.pk, deleted_at__isnull=True).order_by("date")
-    first_started, first_tz, first_checkin = (
-        User.objects.filter(pk=user.pk)
-        .values_list(
-            Subquery(by_start.values("started_at")[:1]),
-            Subquery(by_start.values("tz")[:1]),
-            Subquery(by_date.values("date")[:1]),
-        )
-        .get()
-    )  # one round trip, each an index scan
+    first_started, first_tz, first_checkin = _firsts(user.pk)
     days = [d for d in (loaded, first_checkin) if d is not None]
     if first_started is not None:
         days.append(first_started.astimezone(zone(first_tz)).date())
