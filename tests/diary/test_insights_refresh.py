@@ -131,6 +131,21 @@ def test_today_is_the_persons_own_day_not_utcs() -> None:
         assert due(los_angeles)  # 22:00 on June 30 in Los Angeles: a past day there, though today in UTC
 
 
+def test_today_is_the_day_where_the_persons_phone_is_now() -> None:
+    """Travelling: the phone reports Los Angeles, home is Auckland. At 13:00 UTC on July 1 it is 06:00 on
+    July 1 there and 01:00 on July 2 at home: an episode of 05:00 that morning in Los Angeles is today's
+    where the person is, so nothing asks for a refresh (judged by home, it would be a past day)."""
+    with time_machine.travel(dt.datetime(2026, 7, 1, 13, 0, tzinfo=dt.UTC), tick=False):
+        traveller = make_user(timezone="Pacific/Auckland")
+        traveller.device_timezone = "America/Los_Angeles"
+        traveller.save(update_fields=["device_timezone"])
+        analysed_earlier(traveller)
+        post_episode(traveller, started_at="2026-07-01T12:00:00+00:00", tz="America/Los_Angeles")
+        assert not due(traveller)
+        post_episode(traveller, started_at="2026-07-01T06:00:00+00:00", tz="America/Los_Angeles")
+        assert due(traveller)  # 23:00 on June 30 in Los Angeles: a past day there
+
+
 @time_machine.travel(NOON_UTC, tick=False)
 def test_a_sync_push_of_todays_rows_does_not_ask_and_of_a_past_day_does(owner: User) -> None:
     analysed_earlier(owner)
