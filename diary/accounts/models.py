@@ -12,6 +12,12 @@ from django.utils.crypto import salted_hmac
 from diary.sync.models import SyncState
 
 
+def current_zone(*, device_timezone: str, timezone: str) -> str:
+    """The zone a person is in now: their device's report, else their home zone (``User.current_timezone``;
+    also for reads that select the two columns without the model)."""
+    return device_timezone or timezone
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -81,8 +87,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def current_timezone(self) -> str:
-        """The zone the person is in now: the device's report, else their home zone."""
-        return self.device_timezone or self.timezone
+        return current_zone(device_timezone=self.device_timezone, timezone=self.timezone)
 
     @property
     def home_zone(self) -> str:

@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from diary.accounts.models import User
+from diary.accounts.models import User, current_zone
 from diary.checkins.models import CheckIn
 from diary.episodes.models import Episode
 from diary.patterns.days import zone
@@ -91,7 +91,7 @@ def insights_need_refresh(
 # and the ORM built three querysets each time (two thirds of the handler's CPU). Elsewhere (SQLite stores
 # datetimes as text) the querysets convert the values.
 _LATEST_AND_ZONE = (
-    "SELECT s.window_end, s.computed_at, COALESCE(NULLIF(u.device_timezone, ''), u.timezone) FROM accounts_user u"
+    "SELECT s.window_end, s.computed_at, u.device_timezone, u.timezone FROM accounts_user u"
     " LEFT JOIN LATERAL (SELECT window_end, computed_at FROM diary_insight_snapshot WHERE user_id = u.id"
     " ORDER BY computed_at DESC, id DESC LIMIT 1) s ON true WHERE u.id = %s"
 )
@@ -107,8 +107,9 @@ def _latest_and_zone(user_id: int) -> tuple[tuple[dt.date, dt.datetime] | None, 
             found = cursor.fetchone()
         if found is None:
             return None, None
-        window_end, computed_at, current_zone = found
-        return (None if computed_at is None else (window_end, computed_at)), current_zone
+        window_end, computed_at, device_timezone, home = found
+        now_in = current_zone(device_timezone=device_timezone, timezone=home)
+        return (None if computed_at is None else (window_end, computed_at)), now_in
     latest = (
         InsightSnapshot.objects.filter(user_id=user_id)
         .order_by("-computed_at", "-pk")
