@@ -73,7 +73,7 @@ def _facts_pg(condition: str, params: list[Any]) -> list[EpisodeFacts]:
     # jsonb arrives as text (Django's JSONField parses it itself)
     return [
         EpisodeFacts(uid, kind, location, started_at, tz, duration_s, pain,
-                     frozenset(orjson.loads(symptoms) if isinstance(symptoms, str) else symptoms or ()), side)
+                     frozenset((orjson.loads(symptoms) if isinstance(symptoms, str) else symptoms) or ()), side)
         for uid, kind, location, started_at, tz, duration_s, pain, symptoms, side in rows
     ]  # fmt: skip
 
